@@ -1,0 +1,6 @@
+import type { RollupOptions } from "rollup";
+export declare function packageConfig(options: {
+  dir: string;
+  entries?: Record<string, string>;
+  bins?: Record<string, string>;
+}): RollupOptions[];
