@@ -1,0 +1,83 @@
+/**
+ * String tables (gABI "String Table"): NUL-terminated strings addressed by byte offset
+ * (internal). A lookup never reads outside the table and never loops: it scans forward for
+ * the first NUL at most to the end of the table.
+ */
+import { ElfError, hex } from "./errors.ts";
+
+/** A string lookup failed: the offset is at or past the end of the table. */
+export const STR_PAST_END = 0;
+/** A string lookup failed: no NUL between the offset and the end of the table. */
+export const STR_UNTERMINATED = 1;
+/** Why a string lookup failed. */
+export type StringFail = typeof STR_PAST_END | typeof STR_UNTERMINATED;
+
+const decoder = new TextDecoder("utf-8");
+
+/** Decodes bytes [start, end) of `bytes`: a fast path for ASCII, UTF-8 (lossy) otherwise. */
+export function decodeString(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= 64) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      let s = "";
+      for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+      return s;
+    }
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+/** A string table: one section's bytes (already bounds-checked against the file). */
+export class StringTable {
+  /** The table's bytes. */
+  readonly data: Uint8Array;
+  /** Describes the table in messages, e.g. "section 29 (.strtab)". */
+  readonly label: string;
+  private readonly cache = new Map<number, string>();
+
+  constructor(data: Uint8Array, label: string) {
+    this.data = data;
+    this.label = label;
+  }
+
+  /** The string at `offset`, or why there is none. Offset 0 in an empty table is "". */
+  get(offset: number): string | StringFail {
+    const cached = this.cache.get(offset);
+    if (cached !== undefined) return cached;
+    const data = this.data;
+    if (offset >= data.length) {
+      // gABI: index 0 names "no name"; accept it even for an empty table.
+      if (offset === 0) return "";
+      return STR_PAST_END;
+    }
+    const end = data.indexOf(0, offset);
+    if (end < 0) return STR_UNTERMINATED;
+    const s = decodeString(data, offset, end);
+    this.cache.set(offset, s);
+    return s;
+  }
+}
+
+/**
+ * The BAD_STRING error for a failed lookup: `what` names the thing whose string it is,
+ * e.g. "section header 5" or "symbol 12 in section 30 (.symtab)".
+ */
+export function stringError(fail: StringFail, what: string, offset: number, table: StringTable): ElfError {
+  const size = hex(table.data.length);
+  if (fail === STR_PAST_END) {
+    return new ElfError(
+      "BAD_STRING",
+      `${what}: name offset ${hex(offset)} is past the end of string table ${table.label} (size ${size})`,
+    );
+  }
+  return new ElfError(
+    "BAD_STRING",
+    `${what}: string at offset ${hex(offset)} in string table ${table.label} (size ${size}) has no terminating NUL`,
+  );
+}
