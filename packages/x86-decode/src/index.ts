@@ -1,1 +1,10 @@
-export const VERSION = "0.0.0";
+/**
+ * @xmc/x86-decode: x86 and x86-64 decoding, formatting (GNU objdump AT&T and Intel text),
+ * instruction facts for patching, and a small encoder for patch instructions.
+ * @module
+ */
+export { Br } from "./codes.ts";
+export { decode } from "./decode.ts";
+export { type FormatOptions, formatAtt, formatIntel } from "./format.ts";
+export { DECODE_ERROR_TEXT, DecodeError, Instruction, OpKind, Prefix } from "./instruction.ts";
+export { REG_NAMES, Reg } from "./registers.ts";

@@ -1,0 +1,1025 @@
+/**
+ * The full decoder: prefixes, VEX/EVEX, the generated decode tree, ModRM/SIB/displacement,
+ * immediates and operands, into a reusable {@link Instruction}. Errors are return codes
+ * (`Instruction.error`), never exceptions.
+ * @module
+ */
+import { Br, F, Fixed, Method, Node, OpMap, Size, Tuple } from "./codes.ts";
+import {
+  FORM_BRANCH,
+  FORM_FLAGS,
+  FORM_LMASK,
+  FORM_MNEMONIC,
+  FORM_OPS,
+  FORM_TUPLE,
+  NODES,
+  OPCODE_INFO,
+  OPERAND_METHOD,
+  OPERAND_SIZE,
+  ROOTS,
+} from "./generated/tables.ts";
+import { DecodeError, type Instruction, OpKind, Prefix } from "./instruction.ts";
+import { Reg } from "./registers.ts";
+
+// Scratch state for one decode (module-level: decode is not re-entrant, and allocates nothing).
+let vexR = 0; // extension bits as 0/8 or 0/16 values
+let vexRR = 0;
+let vexX = 0;
+let vexB = 0;
+let vexV = 0; // vvvv (0..31), already un-inverted
+let isVex = false;
+let isEvex = false;
+let mandatory = 0; // 0 none, 1 66, 2 f3, 3 f2
+let lastRepIdx = -1;
+let opsizeIdx = -1;
+let addrIdx = -1;
+let segIdx = -1;
+
+/** Register class base for a vector register of `bits`. */
+function vecBase(bits: number): number {
+  return bits >= 512 ? Reg.ZMM0 : bits >= 256 ? Reg.YMM0 : Reg.XMM0;
+}
+
+function gpr(bits: number, n: number, rexPresent: boolean): number {
+  switch (bits) {
+    case 64:
+      return Reg.RAX + n;
+    case 32:
+      return Reg.EAX + n;
+    case 16:
+      return Reg.AX + n;
+    default:
+      return !rexPresent && n >= 4 && n < 8 ? Reg.AH + (n - 4) : Reg.AL + n;
+  }
+}
+
+/**
+ * Decode one instruction from `code` at `offset`, whose address is `ip`, in `mode` (64, 32
+ * or 16), into `out`. Returns the length, or 0 with `out.error` set (truncated, invalid,
+ * too long). Never throws for any input bytes.
+ */
+export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 32 | 64, out: Instruction): number {
+  out.code = code;
+  out.offset = offset;
+  out.ip = ip;
+  out.mode = mode;
+  out.error = DecodeError.None;
+  out.form = -1;
+  out.length = 0;
+  out.prefixes = 0;
+  out.prefixUsed = 0;
+  out.segment = Reg.None;
+  out.rex = 0;
+  out.rexUsed = 0;
+  out.vl = 0;
+  out.w = 0;
+  out.evexMask = 0;
+  out.evexZ = 0;
+  out.evexB = 0;
+  out.rounding = -1;
+  out.modrm = -1;
+  out.sib = -1;
+  out.dispSize = 0;
+  out.immSize = 0;
+  out.opCount = 0;
+  out.memBase = Reg.None;
+  out.memIndex = Reg.None;
+  out.memScale = 1;
+  out.memDisp = 0;
+  out.ripRelative = false;
+  out.bcst = 0;
+  out.immLo = 0;
+  out.immHi = 0;
+  out.imm2 = 0;
+  out.target = 0;
+  out.branch = Br.None;
+  isVex = false;
+  isEvex = false;
+  mandatory = 0;
+  lastRepIdx = -1;
+  opsizeIdx = -1;
+  addrIdx = -1;
+  segIdx = -1;
+  vexR = 0;
+  vexRR = 0;
+  vexX = 0;
+  vexB = 0;
+  vexV = 0;
+
+  const len = code.length;
+  const hardEnd = offset + 15;
+  const end = len < hardEnd ? len : hardEnd;
+  let p = offset;
+  const m64 = mode === 64;
+  let rex = 0;
+
+  let prefixes = 0;
+  let b = 0;
+
+  // ---- legacy prefixes and REX -----------------------------------------------------------
+  for (;;) {
+    if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+    b = code[p]!;
+    const idx = p - offset;
+    switch (b) {
+      case 0xf0:
+        prefixes |= Prefix.Lock;
+        break;
+      case 0xf2:
+        prefixes = (prefixes | Prefix.Repne) & ~Prefix.Rep;
+        lastRepIdx = idx;
+        break;
+      case 0xf3:
+        prefixes = (prefixes | Prefix.Rep) & ~Prefix.Repne;
+        lastRepIdx = idx;
+        break;
+      case 0x66:
+        prefixes |= Prefix.OpSize;
+        opsizeIdx = idx;
+        break;
+      case 0x67:
+        prefixes |= Prefix.AddrSize;
+        addrIdx = idx;
+        break;
+      case 0x26:
+      case 0x2e:
+      case 0x36:
+      case 0x3e:
+        prefixes |= Prefix.Seg;
+        segIdx = idx;
+        out.segment = Reg.ES + ((b >> 3) & 3);
+        break;
+      case 0x64:
+      case 0x65:
+        prefixes |= Prefix.Seg;
+        segIdx = idx;
+        out.segment = Reg.ES + (b - 0x60);
+        break;
+      default:
+        if (m64 && (b & 0xf0) === 0x40) {
+          // The last REX counts, and only when nothing but the opcode follows it.
+          rex = b;
+
+          p++;
+          continue;
+        }
+        break;
+    }
+    if (!isLegacyPrefix(b)) break;
+    rex = 0; // a REX followed by a legacy prefix is ignored
+
+    p++;
+  }
+  out.prefixCount = p - offset;
+  if (rex !== 0) prefixes |= Prefix.Rex;
+  out.rex = rex;
+
+  // ---- opcode, escapes, VEX/EVEX ----------------------------------------------------------
+  let map: number = OpMap.M1;
+  let op = b;
+  p++;
+  let w = rex & 8 ? 1 : 0;
+  let L = 0;
+  if (b === 0x0f) {
+    if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+    op = code[p++]!;
+    if (op === 0x38 || op === 0x3a) {
+      map = op === 0x38 ? OpMap.M0F38 : OpMap.M0F3A;
+      if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+      op = code[p++]!;
+    } else {
+      map = OpMap.M0F;
+    }
+  } else if (b === 0xc4 || b === 0xc5 || b === 0x62) {
+    if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+    const b1 = code[p]!;
+    if (m64 || (b1 & 0xc0) === 0xc0) {
+      // VEX/EVEX: not allowed after 66/F2/F3/F0 or REX.
+      if (prefixes & (Prefix.OpSize | Prefix.Rep | Prefix.Repne | Prefix.Lock | Prefix.Rex))
+        return fail(out, DecodeError.Invalid);
+      let pp = 0;
+      if (b === 0xc5) {
+        isVex = true;
+        vexR = b1 & 0x80 ? 0 : 8;
+        vexV = (~b1 >> 3) & 15;
+        L = (b1 >> 2) & 1;
+        pp = b1 & 3;
+        map = OpMap.V0F;
+        w = 0;
+        p++;
+      } else if (b === 0xc4) {
+        isVex = true;
+        if (p + 1 >= end) return fail(out, p + 1 >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        const b2 = code[p + 1]!;
+        vexR = b1 & 0x80 ? 0 : 8;
+        vexX = b1 & 0x40 ? 0 : 8;
+        vexB = b1 & 0x20 ? 0 : 8;
+        const mm = b1 & 31;
+        if (mm < 1 || mm > 3) return fail(out, DecodeError.Invalid);
+        map = OpMap.V0F + mm - 1;
+        w = b2 >> 7;
+        vexV = (~b2 >> 3) & 15;
+        L = (b2 >> 2) & 1;
+        pp = b2 & 3;
+        p += 2;
+      } else {
+        isEvex = true;
+        if (p + 2 >= end) return fail(out, p + 2 >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        const b2 = code[p + 1]!;
+        const b3 = code[p + 2]!;
+        if (b1 & 0x08 || !(b2 & 0x04)) return fail(out, DecodeError.Invalid);
+        vexR = b1 & 0x80 ? 0 : 8;
+        vexX = b1 & 0x40 ? 0 : 8;
+        vexB = b1 & 0x20 ? 0 : 8;
+        vexRR = b1 & 0x10 ? 0 : 16;
+        const mmm = b1 & 7;
+        if (mmm === 1) map = OpMap.E0F;
+        else if (mmm === 2) map = OpMap.E0F38;
+        else if (mmm === 3) map = OpMap.E0F3A;
+        else if (mmm === 5) map = OpMap.E5;
+        else if (mmm === 6) map = OpMap.E6;
+        else return fail(out, DecodeError.Invalid);
+        w = b2 >> 7;
+        vexV = ((~b2 >> 3) & 15) | (b3 & 0x08 ? 0 : 16);
+        pp = b2 & 3;
+        out.evexZ = b3 >> 7;
+        L = (b3 >> 5) & 3;
+        out.evexB = (b3 >> 4) & 1;
+        out.evexMask = b3 & 7;
+        p += 3;
+        if (!m64) {
+          // In 32-bit mode EVEX.R', V' (as registers 16-31) and the X/B high bits do not exist.
+          vexRR = 0;
+          vexV &= 15;
+        }
+      }
+      if (!m64) {
+        vexR = 0;
+        vexX = 0;
+        vexB = 0;
+        vexV &= 7 | (isEvex ? 0 : 8);
+        if (isVex) vexV &= 15;
+      }
+      mandatory = pp;
+      prefixes |= isEvex ? Prefix.Evex : Prefix.Vex;
+      if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+      op = code[p++]!;
+    }
+  }
+  out.w = w;
+  out.map = map;
+  out.opcode = op;
+  out.prefixes = prefixes;
+
+  if (!isVex && !isEvex) {
+    if (prefixes & (Prefix.Rep | Prefix.Repne)) mandatory = prefixes & Prefix.Rep ? 2 : 3;
+    else if (prefixes & Prefix.OpSize) mandatory = 1;
+  }
+
+  // ---- ModRM and the decode tree ------------------------------------------------------------
+  // 90 with REX.B is XCHG r8,rAX, not NOP (SDM: "NOP" is XCHG eAX,eAX without REX.B).
+  const key = map === OpMap.M1 && op === 0x90 && rex & 1 ? 0x91 : map * 256 + op;
+  let ref = ROOTS[key]!;
+  if (ref === 0) return fail(out, DecodeError.Invalid);
+  let modrm = -1;
+  if (OPCODE_INFO[key]! & 1) {
+    if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+    modrm = code[p++]!;
+  }
+  // Operand/address size as the tree sees them (before d64/f64 and mandatory-prefix consumption).
+  const has66 = (prefixes & Prefix.OpSize) !== 0;
+  let osizeSel = w ? 2 : mode === 16 ? (has66 ? 1 : 0) : has66 ? 0 : 1;
+  if (isVex || isEvex) osizeSel = w ? 2 : 1;
+  const has67 = (prefixes & Prefix.AddrSize) !== 0;
+  const asize = m64 ? (has67 ? 32 : 64) : mode === 32 ? (has67 ? 16 : 32) : has67 ? 32 : 16;
+  while (ref > 0) {
+    let i = 0;
+    switch (NODES[ref]!) {
+      case Node.Prefix:
+        i = mandatory;
+        break;
+      case Node.Mode:
+        i = m64 ? 0 : 1;
+        break;
+      case Node.W:
+        i = w;
+        break;
+      case Node.L:
+        i = L;
+        if (isEvex && out.evexB && modrm >= 0xc0) i = 2; // EVEX.b reg-reg: L'L is rounding; VL 512
+        break;
+      case Node.Mod:
+        i = modrm >= 0xc0 ? 1 : 0;
+        break;
+      case Node.Reg:
+        i = (modrm >> 3) & 7;
+        break;
+      case Node.Rm:
+        i = modrm & 7;
+        break;
+      case Node.OSize:
+        i = osizeSel;
+        break;
+      case Node.ASize:
+        i = asize === 16 ? 0 : asize === 32 ? 1 : 2;
+        break;
+    }
+    ref = NODES[ref + 1 + i]!;
+  }
+  if (ref === 0) return fail(out, DecodeError.Invalid);
+  const form = -1 - ref;
+  const flags = FORM_FLAGS[form]!;
+  out.form = form;
+  out.flags = flags;
+  out.mnemonicId = FORM_MNEMONIC[form]!;
+  out.branch = FORM_BRANCH[form]!;
+  out.modrm = modrm;
+  out.asize = asize;
+
+  // Prefix consumption and effective operand size.
+  let used = 0;
+  let opsizeUsedAsMandatory = false;
+  if (!isVex && !isEvex) {
+    if (flags & F.P66) {
+      opsizeUsedAsMandatory = true;
+      if (opsizeIdx >= 0) used |= 1 << opsizeIdx;
+    }
+    if (flags & (F.PF3 | F.PF2) && lastRepIdx >= 0) used |= 1 << lastRepIdx;
+  }
+  const eff66 = has66 && !opsizeUsedAsMandatory;
+  let osize: number;
+  if (isVex || isEvex) osize = m64 && w ? 64 : 32;
+  else if (m64) {
+    if (flags & F.F64) osize = 64;
+    else if (w) osize = 64;
+    else if (flags & F.D64) osize = eff66 ? 16 : 64;
+    else osize = eff66 ? 16 : 32;
+  } else osize = (mode === 16) !== eff66 ? 16 : 32;
+  out.osize = osize;
+
+  // VEX/EVEX validity: vvvv unused must be 1111; L allowed by the form.
+  if (isVex || isEvex) {
+    if (flags & F.NoVvvv && vexV !== 0) return fail(out, DecodeError.Invalid);
+    const lm = FORM_LMASK[form]!;
+    let vl = L;
+    if (isEvex && out.evexB && modrm >= 0xc0) {
+      if (flags & F.Er) {
+        out.rounding = L;
+        vl = lm & 4 ? 2 : lm & 1 ? 0 : 2;
+      } else if (flags & F.Sae) {
+        out.rounding = 4;
+        vl = lm & 4 ? 2 : 0;
+      } else return fail(out, DecodeError.Invalid);
+    } else if (!(lm & (1 << L))) return fail(out, DecodeError.Invalid);
+    if (lm === 0xf) vl = 0; // L ignored: scalar
+    out.vl = 128 << vl;
+    if (isEvex) {
+      if (out.evexMask === 0 && flags & F.KReq) return fail(out, DecodeError.Invalid);
+      if (out.evexMask !== 0 && !(flags & F.K)) return fail(out, DecodeError.Invalid);
+      if (out.evexZ && !(flags & F.Zero)) return fail(out, DecodeError.Invalid);
+      if (out.evexB && modrm < 0xc0 && !(flags & (F.Bcst16 | F.Bcst32 | F.Bcst64)))
+        return fail(out, DecodeError.Invalid);
+    }
+  } else if (flags & F.Lock) {
+    // LOCK needs a memory destination.
+  }
+  if (prefixes & Prefix.Lock) {
+    // objdump always prints "lock", so it is never marked as silently consumed.
+    if (!(flags & F.Lock) || modrm < 0 || modrm >= 0xc0) return fail(out, DecodeError.Invalid);
+  }
+
+  // ---- ModRM memory operand: SIB and displacement ---------------------------------------------
+  let memOperand = false;
+  if (modrm >= 0 && modrm < 0xc0) {
+    memOperand = true;
+    const mod = modrm >> 6;
+    const rm = modrm & 7;
+    if (asize === 16) {
+      switch (rm) {
+        case 0:
+          out.memBase = Reg.AX + 3;
+          out.memIndex = Reg.AX + 6;
+          break;
+        case 1:
+          out.memBase = Reg.AX + 3;
+          out.memIndex = Reg.AX + 7;
+          break;
+        case 2:
+          out.memBase = Reg.AX + 5;
+          out.memIndex = Reg.AX + 6;
+          break;
+        case 3:
+          out.memBase = Reg.AX + 5;
+          out.memIndex = Reg.AX + 7;
+          break;
+        case 4:
+          out.memBase = Reg.AX + 6;
+          break;
+        case 5:
+          out.memBase = Reg.AX + 7;
+          break;
+        case 6:
+          out.memBase = mod === 0 ? Reg.None : Reg.AX + 5;
+          break;
+        default:
+          out.memBase = Reg.AX + 3;
+      }
+      if (mod === 1) {
+        if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        out.dispOffset = p - offset;
+        out.dispSize = 1;
+        out.memDisp = (code[p++]! << 24) >> 24;
+      } else if (mod === 2 || (mod === 0 && rm === 6)) {
+        if (p + 1 >= end) return fail(out, p + 1 >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        out.dispOffset = p - offset;
+        out.dispSize = 2;
+        out.memDisp = ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16;
+        p += 2;
+      }
+    } else {
+      const regBase = asize === 64 ? Reg.RAX : Reg.EAX;
+      const rexB = isVex || isEvex ? vexB : rex & 1 ? 8 : 0;
+      const rexX = isVex || isEvex ? vexX : rex & 2 ? 8 : 0;
+      let base = rm;
+      if (rm === 4) {
+        if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        const sib = code[p++]!;
+        out.sib = sib;
+        out.memScale = 1 << (sib >> 6);
+        const idx = ((sib >> 3) & 7) | rexX;
+        if (idx !== 4) {
+          out.memIndex = regBase + idx;
+          if (rexX) used |= 0; // recorded below through rexUsed
+        }
+        if (rexX && idx !== 4) out.rexUsed |= 2;
+        if (idx === 4 && rexX) out.rexUsed |= 2;
+        base = sib & 7;
+        if (base === 5 && mod === 0) {
+          base = -1;
+        }
+      } else if (rm === 5 && mod === 0) {
+        base = -2; // RIP/EIP-relative in 64-bit mode, absolute disp32 otherwise
+      }
+      if (base >= 0) {
+        out.memBase = regBase + (base | rexB);
+        if (rexB) out.rexUsed |= 1;
+      } else if (base === -2 && m64) {
+        out.memBase = asize === 64 ? Reg.RIP : Reg.EIP;
+        out.ripRelative = true;
+      }
+      if (mod === 1) {
+        if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        out.dispOffset = p - offset;
+        out.dispSize = 1;
+        out.memDisp = (code[p++]! << 24) >> 24;
+      } else if (mod === 2 || base < 0) {
+        if (p + 3 >= end) return fail(out, p + 3 >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        out.dispOffset = p - offset;
+        out.dispSize = 4;
+        out.memDisp = code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24);
+        p += 4;
+      }
+    }
+  }
+
+  // ---- operands ------------------------------------------------------------------------------
+  const rexPresent = rex !== 0;
+  const regField = modrm >= 0 ? ((modrm >> 3) & 7) | (isVex || isEvex ? vexR : rex & 4 ? 8 : 0) : 0;
+  const rmField = modrm >= 0 ? (modrm & 7) | (isVex || isEvex ? vexB : rex & 1 ? 8 : 0) : 0;
+  const vl = out.vl || 128;
+  let nops = 0;
+  let immCount = 0;
+  const base5 = form * 5;
+  for (let k = 0; k < 5; k++) {
+    const id = FORM_OPS[base5 + k]!;
+    if (id === 0) break;
+    const method = OPERAND_METHOD[id]!;
+    const size = OPERAND_SIZE[id]!;
+    out.opId[k] = id;
+    let kind: number = OpKind.Reg;
+    let reg = 0;
+    let bits = 0;
+    switch (method) {
+      case Method.G:
+        bits = gprSize(size, osize);
+        reg = gpr(bits, regField, rexPresent);
+        if (rex & 4) out.rexUsed |= 4;
+        if (bits === 8 && rexPresent) out.rexUsed |= 16;
+        if (isEvex && vexRR) return fail(out, DecodeError.Invalid);
+        break;
+      case Method.E:
+      case Method.R:
+      case Method.M:
+        if (modrm < 0xc0) {
+          if (method === Method.R) return fail(out, DecodeError.Invalid);
+          kind = OpKind.Mem;
+          bits = method === Method.M ? memSize(size, osize, vl) : gprSize(size, osize);
+        } else {
+          if (method === Method.M) return fail(out, DecodeError.Invalid);
+          bits = gprSize(size, osize);
+          reg = gpr(bits, rmField, rexPresent);
+          if (rex & 1) out.rexUsed |= 1;
+          if (bits === 8 && rexPresent) out.rexUsed |= 16;
+        }
+        break;
+      case Method.B:
+        bits = gprSize(size, osize);
+        reg = gpr(bits, vexV & 15, true);
+        break;
+      case Method.Z: {
+        bits = gprSize(size, osize);
+        const n = (op & 7) | (rex & 1 ? 8 : 0);
+        reg = gpr(bits, n, rexPresent);
+        if (rex & 1) out.rexUsed |= 1;
+        if (bits === 8 && rexPresent) out.rexUsed |= 16;
+        break;
+      }
+      case Method.C:
+        reg = Reg.CR0 + regField;
+        if (rex & 4) out.rexUsed |= 4;
+        bits = m64 ? 64 : 32;
+        break;
+      case Method.D:
+        reg = Reg.DR0 + regField;
+        if (rex & 4) out.rexUsed |= 4;
+        bits = m64 ? 64 : 32;
+        break;
+      case Method.S: {
+        const s = (modrm >> 3) & 7;
+        if (s > 5) return fail(out, DecodeError.Invalid);
+        reg = Reg.ES + s;
+        bits = 16;
+        break;
+      }
+      case Method.P:
+        reg = Reg.MM0 + ((modrm >> 3) & 7);
+        bits = 64;
+        break;
+      case Method.N:
+      case Method.Q:
+        if (modrm < 0xc0) {
+          if (method === Method.N) return fail(out, DecodeError.Invalid);
+          kind = OpKind.Mem;
+          bits = memSize(size, osize, vl);
+        } else {
+          reg = Reg.MM0 + (modrm & 7);
+          bits = 64;
+        }
+        break;
+      case Method.V:
+        bits = vecRegBits(size, vl);
+        reg = vecBase(bits) + (regField | vexRR);
+        if (rex & 4) out.rexUsed |= 4;
+        break;
+      case Method.H:
+        bits = vecRegBits(size, vl);
+        reg = vecBase(bits) + vexV;
+        break;
+      case Method.U:
+      case Method.W:
+        if (modrm < 0xc0) {
+          if (method === Method.U) return fail(out, DecodeError.Invalid);
+          kind = OpKind.Mem;
+          bits = memSize(size, osize, vl);
+        } else {
+          bits = vecRegBits(size, vl);
+          reg = vecBase(bits) + (rmField | (isEvex ? vexX << 1 : 0));
+          if (rex & 1) out.rexUsed |= 1;
+        }
+        break;
+      case Method.L: {
+        if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+        const is4 = code[p]!;
+        if (immCount === 0) {
+          out.immOffset = p - offset;
+          out.immSize = 1;
+          out.immLo = is4;
+        }
+        p++;
+        immCount++;
+        bits = vecRegBits(size, vl);
+        reg = vecBase(bits) + ((is4 >> 4) & (m64 ? 15 : 7));
+        break;
+      }
+      case Method.KG:
+        reg = Reg.K0 + ((modrm >> 3) & 7);
+        bits = 64;
+        if (isVex && vexR) return fail(out, DecodeError.Invalid);
+        if (isEvex && (vexR || vexRR)) return fail(out, DecodeError.Invalid);
+        break;
+      case Method.KH:
+        reg = Reg.K0 + (vexV & 7);
+        if (vexV > 7) return fail(out, DecodeError.Invalid);
+        bits = 64;
+        break;
+      case Method.KE:
+      case Method.KR:
+        if (modrm < 0xc0) {
+          if (method === Method.KR) return fail(out, DecodeError.Invalid);
+          kind = OpKind.Mem;
+          bits = memSize(size, osize, vl);
+        } else {
+          reg = Reg.K0 + (modrm & 7);
+          bits = 64;
+        }
+        break;
+      case Method.MV: {
+        if (modrm >= 0xc0 || out.sib < 0) return fail(out, DecodeError.Invalid);
+        kind = OpKind.Mem;
+        const idxBits = vecRegBits(size, vl);
+        const idx = ((out.sib >> 3) & 7) | (isVex || isEvex ? vexX : 0) | (isEvex ? (vexV & 16) : 0);
+        out.memIndex = vecBase(idxBits) + idx;
+        bits = 0;
+        break;
+      }
+      case Method.I:
+      case Method.I2: {
+        kind = method === Method.I2 ? OpKind.Imm2 : OpKind.Imm;
+        let n: number;
+        let signExt = false;
+        switch (size) {
+          case Size.b:
+            n = 1;
+            bits = 8;
+            break;
+          case Size.bs:
+            n = 1;
+            bits = osize;
+            signExt = true;
+            break;
+          case Size.w:
+            n = 2;
+            bits = 16;
+            break;
+          case Size.d:
+            n = 4;
+            bits = 32;
+            break;
+          case Size.z:
+            n = osize === 16 ? 2 : 4;
+            bits = osize;
+            signExt = true;
+            break;
+          case Size.v:
+            n = osize >> 3;
+            bits = osize;
+            break;
+          default:
+            n = 8;
+            bits = 64;
+        }
+        if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
+        let lo = 0;
+        let hi = 0;
+        if (n === 1) lo = signExt ? (code[p]! << 24) >> 24 : code[p]!;
+        else if (n === 2) lo = signExt ? ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16 : code[p]! | (code[p + 1]! << 8);
+        else {
+          lo = code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24);
+          if (n === 8) hi = code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24);
+        }
+        if (signExt || n === 4) {
+          if (n < 8) hi = lo < 0 ? -1 : 0;
+        }
+        if (kind === OpKind.Imm2) out.imm2 = lo >>> 0;
+        else {
+          out.immOffset = p - offset;
+          out.immSize = n;
+          out.immLo = lo;
+          out.immHi = hi;
+        }
+        p += n;
+        immCount++;
+        break;
+      }
+      case Method.J: {
+        kind = OpKind.Rel;
+        const n = size === Size.b ? 1 : osize === 16 && !(flags & F.F64 && m64) ? 2 : 4;
+        if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
+        let rel: number;
+        if (n === 1) rel = (code[p]! << 24) >> 24;
+        else if (n === 2) rel = ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16;
+        else rel = code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24);
+        out.immOffset = p - offset;
+        out.immSize = n;
+        p += n;
+        // Target is computed after the length is known (below).
+        out.immLo = rel;
+        bits = m64 ? 64 : osize;
+        break;
+      }
+      case Method.O: {
+        kind = OpKind.Mem;
+        const n = asize >> 3;
+        if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
+        out.dispOffset = p - offset;
+        out.dispSize = n;
+        let lo = code[p]! | (code[p + 1]! << 8);
+        if (n >= 4) lo |= (code[p + 2]! << 16) | (code[p + 3]! << 24);
+        out.memDisp = n === 8 ? lo >>> 0 : n === 4 ? lo >>> 0 : lo;
+        if (n === 8) {
+          const hi = code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24);
+          out.memDisp = (lo >>> 0) + hi * 4294967296;
+        }
+        p += n;
+        memOperand = true;
+        bits = gprSize(size, osize);
+        break;
+      }
+      case Method.A: {
+        kind = OpKind.Far;
+        const n = osize === 16 ? 2 : 4;
+        if (p + n + 2 > end) return fail(out, p + n + 2 > len ? DecodeError.Truncated : DecodeError.TooLong);
+        out.immOffset = p - offset;
+        out.immSize = n;
+        out.immLo = n === 2 ? code[p]! | (code[p + 1]! << 8) : (code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24)) >>> 0;
+        out.farSeg = code[p + n]! | (code[p + n + 1]! << 8);
+        p += n + 2;
+        bits = 0;
+        break;
+      }
+      case Method.X:
+      case Method.Y:
+        kind = OpKind.Mem;
+        bits = gprSize(size, osize);
+        break;
+      case Method.Fixed:
+        switch (size as number) {
+          case Fixed.AL:
+            reg = Reg.AL;
+            bits = 8;
+            break;
+          case Fixed.CL:
+            reg = Reg.AL + 1;
+            bits = 8;
+            break;
+          case Fixed.DX:
+            reg = Reg.AX + 2;
+            bits = 16;
+            break;
+          case Fixed.AX:
+            reg = Reg.AX;
+            bits = 16;
+            break;
+          case Fixed.rAX:
+          case Fixed.rAXb:
+            bits = osize;
+            reg = gpr(osize, 0, rexPresent);
+            break;
+          case Fixed.eAX:
+            bits = osize === 16 ? 16 : 32;
+            reg = gpr(bits, 0, rexPresent);
+            break;
+          case Fixed.ST:
+            reg = Reg.ST0;
+            bits = 80;
+            break;
+          case Fixed.STi:
+            reg = Reg.ST0 + (modrm & 7);
+            bits = 80;
+            break;
+          case Fixed.One:
+            kind = OpKind.One;
+            bits = 8;
+            break;
+          case Fixed.XMM0:
+            reg = Reg.XMM0;
+            bits = 128;
+            break;
+          case Fixed.EAX:
+          case Fixed.ECX:
+          case Fixed.EDX:
+          case Fixed.EBX:
+            reg = Reg.EAX + ((size as number) === Fixed.EAX ? 0 : (size as number) === Fixed.ECX ? 1 : (size as number) === Fixed.EDX ? 2 : 3);
+            bits = 32;
+            break;
+          case Fixed.RAXa:
+            reg = asize === 64 ? Reg.RAX : asize === 32 ? Reg.EAX : Reg.AX;
+            bits = asize;
+            break;
+          default:
+            reg = Reg.ES + ((size as number) - Fixed.ES);
+            bits = 16;
+        }
+        break;
+      default:
+        return fail(out, DecodeError.Invalid);
+    }
+    out.opKind[k] = kind;
+    out.opReg[k] = reg;
+    out.opBits[k] = bits;
+    nops++;
+  }
+  out.opCount = nops;
+
+  // EVEX compressed displacement and broadcast.
+  if (isEvex && memOperand) {
+    const tuple = FORM_TUPLE[form]!;
+    let esz = flags & F.Bcst64 ? 8 : flags & F.Bcst16 ? 2 : 4;
+    if (out.evexB) {
+      if (!(flags & (F.Bcst16 | F.Bcst32 | F.Bcst64))) return fail(out, DecodeError.Invalid);
+      out.bcst = vl / 8 / esz;
+    }
+    if (out.dispSize === 1) out.memDisp *= disp8Scale(tuple, vl, out.evexB, esz, w);
+    if (out.evexB) esz = 0;
+  }
+
+  const length = p - offset;
+  out.length = length;
+
+  // Direct branch targets.
+  for (let k = 0; k < nops; k++) {
+    if (out.opKind[k] === OpKind.Rel) {
+      let t = ip + length + out.immLo;
+      if (!m64) {
+        if (osize === 16) t = (t & 0xffff) >>> 0;
+        else t = t >>> 0;
+      }
+      out.target = t;
+    }
+  }
+
+  // Prefix usage (objdump prints unused prefixes by name).
+  if (opsizeIdx >= 0 && (eff66 && osizeMatters(form, osize))) used |= 1 << opsizeIdx;
+  if (addrIdx >= 0 && (memOperand || out.branch === Br.Loop || out.branch === Br.Jrcxz)) used |= 1 << addrIdx;
+  out.prefixUsed = used;
+  return length;
+}
+
+function isLegacyPrefix(b: number): boolean {
+  return (
+    b === 0xf0 ||
+    b === 0xf2 ||
+    b === 0xf3 ||
+    b === 0x66 ||
+    b === 0x67 ||
+    b === 0x26 ||
+    b === 0x2e ||
+    b === 0x36 ||
+    b === 0x3e ||
+    b === 0x64 ||
+    b === 0x65
+  );
+}
+
+function fail(out: Instruction, err: DecodeError): number {
+  out.error = err;
+  out.form = -1;
+  out.length = 0;
+  return 0;
+}
+
+/** True when the form has an operand whose size depends on the operand size. */
+function osizeMatters(form: number, _osize: number): boolean {
+  const base = form * 5;
+  for (let k = 0; k < 5; k++) {
+    const id = FORM_OPS[base + k]!;
+    if (id === 0) break;
+    const s = OPERAND_SIZE[id]!;
+    const m = OPERAND_METHOD[id]!;
+    if (m === Method.Fixed) {
+      if (s === Fixed.rAX || s === Fixed.eAX || s === Fixed.rAXb) return true;
+      continue;
+    }
+    if (s === Size.v || s === Size.z || s === Size.y || s === Size.bs || s === Size.p || s === Size.wd || s === Size.fp)
+      return true;
+    if (m === Method.J && s !== Size.b) return true;
+  }
+  return FORM_BRANCH[form] === Br.Ret || FORM_BRANCH[form] === Br.RetFar || FORM_BRANCH[form] === Br.Iret;
+}
+
+function gprSize(size: number, osize: number): number {
+  switch (size) {
+    case Size.b:
+      return 8;
+    case Size.w:
+      return 16;
+    case Size.d:
+      return 32;
+    case Size.q:
+      return 64;
+    case Size.v:
+      return osize;
+    case Size.z:
+      return osize === 16 ? 16 : 32;
+    case Size.y:
+      return osize === 64 ? 64 : 32;
+    case Size.wd:
+      return osize === 16 ? 16 : 32;
+    default:
+      return osize;
+  }
+}
+
+/** Register width in bits of a vector operand of `size` at vector length `vl`. */
+function vecRegBits(size: number, vl: number): number {
+  switch (size) {
+    case Size.x:
+    case Size.ps:
+    case Size.pd:
+      return vl;
+    case Size.h:
+      return vl >= 512 ? 256 : 128;
+    case Size.qq:
+      return 256;
+    case Size.oq:
+      return 512;
+    default:
+      return 128;
+  }
+}
+
+/** Memory access size in bits (0 = sizeless). */
+function memSize(size: number, osize: number, vl: number): number {
+  switch (size) {
+    case Size.b:
+      return 8;
+    case Size.w:
+      return 16;
+    case Size.d:
+      return 32;
+    case Size.q:
+      return 64;
+    case Size.v:
+      return osize;
+    case Size.z:
+      return osize === 16 ? 16 : 32;
+    case Size.y:
+      return osize === 64 ? 64 : 32;
+    case Size.dq:
+      return 128;
+    case Size.qq:
+      return 256;
+    case Size.oq:
+      return 512;
+    case Size.x:
+    case Size.ps:
+    case Size.pd:
+      return vl;
+    case Size.h:
+      return vl >> 1;
+    case Size.qv:
+      return vl >> 2;
+    case Size.ov:
+      return vl >> 3;
+    case Size.t:
+      return 80;
+    case Size.ss:
+      return 32;
+    case Size.sd:
+      return 64;
+    case Size.sh:
+      return 16;
+    case Size.p:
+    case Size.fp:
+      return osize === 16 ? 32 : osize === 32 ? 48 : 80;
+    case Size.s:
+      return 0;
+    default:
+      return 0;
+  }
+}
+
+/** Disp8*N scale factor (SDM Vol. 2 §2.7.5, tables 2-34 and 2-35). */
+function disp8Scale(tuple: number, vl: number, b: number, esz: number, w: number): number {
+  const vb = vl >> 3;
+  switch (tuple) {
+    case Tuple.FV:
+      return b ? esz : vb;
+    case Tuple.HV:
+      return b ? esz : vb >> 1;
+    case Tuple.FVM:
+      return vb;
+    case Tuple.HVM:
+      return vb >> 1;
+    case Tuple.QVM:
+      return vb >> 2;
+    case Tuple.OVM:
+      return vb >> 3;
+    case Tuple.T1S:
+      return w ? 8 : 4;
+    case Tuple.T1S8:
+      return 1;
+    case Tuple.T1S16:
+      return 2;
+    case Tuple.T1S32:
+    case Tuple.T1F32:
+      return 4;
+    case Tuple.T1S64:
+    case Tuple.T1F64:
+      return 8;
+    case Tuple.T1F:
+      return w ? 8 : 4;
+    case Tuple.T2:
+      return w ? 16 : 8;
+    case Tuple.T4:
+      return w ? 32 : 16;
+    case Tuple.T8:
+      return 32;
+    case Tuple.M128:
+      return 16;
+    case Tuple.DUP:
+      return vl === 128 ? 8 : vb;
+    default:
+      return 1;
+  }
+}

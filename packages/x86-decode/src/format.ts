@@ -1,0 +1,388 @@
+/**
+ * Formatters: AT&T text as GNU objdump prints it (`objdump -d`, binutils 2.40) and Intel
+ * text as `objdump -d -M intel` prints it. Formatting allocates strings; decoding does not.
+ * @module
+ */
+import { Br, F, Fixed, Method } from "./codes.ts";
+import { MNEMONIC_ATT, MNEMONIC_INTEL, OPERAND_METHOD, OPERAND_SIZE } from "./generated/tables.ts";
+import { type Instruction, OpKind, Prefix } from "./instruction.ts";
+import { REG_NAMES, Reg } from "./registers.ts";
+
+/** Options for the formatters. */
+export interface FormatOptions {
+  /**
+   * Names an address for branch targets and RIP-relative comments, as objdump does for ELF
+   * files: returns e.g. `"main+0x10"` (printed as `401130 <main+0x10>`), or undefined. When
+   * the option is absent, addresses print as in `objdump -b binary` (`0x401130`).
+   */
+  symbolize?: ((address: number) => string | undefined) | undefined;
+}
+
+const HEX: string[] = [];
+for (let i = 0; i < 256; i++) HEX.push(i.toString(16));
+
+/** Unsigned hex of a 64-bit value given as a (possibly negative) number. */
+function hexAddr(v: number, mode: number): string {
+  if (v >= 0) {
+    if (mode !== 64 && v > 0xffffffff) return (v % 4294967296).toString(16);
+    return v.toString(16);
+  }
+  if (mode !== 64) return (v >>> 0).toString(16);
+  return (BigInt(v) + (1n << 64n)).toString(16);
+}
+
+function hex64(lo: number, hi: number): string {
+  hi >>>= 0;
+  lo >>>= 0;
+  if (hi === 0) return lo.toString(16);
+  const l = lo.toString(16);
+  return hi.toString(16) + "00000000".slice(l.length) + l;
+}
+
+function immText(insn: Instruction, k: number): string {
+  const bits = insn.opBits[k]!;
+  const lo = insn.immLo;
+  if (bits === 64) return hex64(lo, insn.immHi);
+  if (bits === 32) return (lo >>> 0).toString(16);
+  if (bits === 16) return (lo & 0xffff).toString(16);
+  return (lo & 0xff).toString(16);
+}
+
+function signedHex(v: number): string {
+  return v < 0 ? `-0x${(-v).toString(16)}` : `0x${v.toString(16)}`;
+}
+
+function targetText(addr: number, insn: Instruction, opts: FormatOptions | undefined): string {
+  const h = hexAddr(addr, insn.mode);
+  if (opts?.symbolize) {
+    const s = opts.symbolize(addr < 0 ? addr : addr);
+    return s ? `${h} <${s}>` : h;
+  }
+  return `0x${h}`;
+}
+
+const PREFIX_NAMES: Record<number, string> = {
+  0xf0: "lock",
+  0xf2: "repnz",
+  0xf3: "repz",
+  0x2e: "cs",
+  0x36: "ss",
+  0x3e: "ds",
+  0x26: "es",
+  0x64: "fs",
+  0x65: "gs",
+};
+
+/** Is the instruction's segment override shown inside the memory operand? */
+function segmentShown(insn: Instruction): boolean {
+  if (insn.segment === Reg.None) return false;
+  if (insn.mode === 64) return insn.segment === Reg.ES + 4 || insn.segment === Reg.ES + 5;
+  return true;
+}
+
+function hasMemOperand(insn: Instruction): boolean {
+  for (let k = 0; k < insn.opCount; k++) if (insn.opKind[k] === OpKind.Mem) return true;
+  return false;
+}
+
+/** Prefix names objdump prints before the mnemonic, and the mnemonic suffixes (`,pt`). */
+function prefixText(insn: Instruction, intel: boolean): { pre: string; jccHint: string } {
+  const code = insn.code;
+  const base = insn.offset;
+  const flags = insn.flags;
+  let pre = "";
+  let jccHint = "";
+  const n = insn.prefixCount;
+  const isVexEvex = (insn.prefixes & (Prefix.Vex | Prefix.Evex)) !== 0;
+  const memShown = hasMemOperand(insn) && segmentShown(insn);
+  // The last segment prefix is the effective one; earlier ones are printed.
+  let lastSeg = -1;
+  let lastRep = -1;
+  for (let i = 0; i < n; i++) {
+    const b = code[base + i]!;
+    if (b === 0x26 || b === 0x2e || b === 0x36 || b === 0x3e || b === 0x64 || b === 0x65) lastSeg = i;
+    if (b === 0xf2 || b === 0xf3) lastRep = i;
+  }
+  for (let i = 0; i < n; i++) {
+    const b = code[base + i]!;
+    if ((b & 0xf0) === 0x40 && insn.mode === 64) continue; // REX handled below
+    if (insn.prefixUsed & (1 << i)) continue;
+    let name: string | undefined;
+    if (b === 0x66) name = "data16";
+    else if (b === 0x67) name = insn.mode === 64 ? "addr32" : insn.mode === 32 ? "addr16" : "addr32";
+    else if (b === 0xf3 || b === 0xf2) {
+      if (i === lastRep) {
+        if (flags & F.Rep) name = b === 0xf3 ? "rep" : "repnz";
+        else if (flags & F.Repz) name = b === 0xf3 ? "repz" : "repnz";
+        else if (b === 0xf2 && flags & F.Bnd) name = "bnd";
+        else if (flags & F.Hle && insn.prefixes & Prefix.Lock) name = b === 0xf2 ? "xacquire" : "xrelease";
+        else name = PREFIX_NAMES[b];
+      } else name = PREFIX_NAMES[b];
+    } else if (b === 0x2e || b === 0x3e) {
+      if (i === lastSeg && insn.branch === Br.Jcc && !intel) {
+        jccHint = b === 0x2e ? ",pn" : ",pt";
+        continue;
+      }
+      if (i === lastSeg && insn.branch === Br.Jcc && intel) {
+        jccHint = b === 0x2e ? ",pn" : ",pt";
+        continue;
+      }
+      if (i === lastSeg && b === 0x3e && flags & F.Notrack) name = "notrack";
+      else if (i === lastSeg && memShown) continue;
+      else name = PREFIX_NAMES[b];
+    } else if (b === 0x26 || b === 0x36 || b === 0x64 || b === 0x65) {
+      if (i === lastSeg && memShown) continue;
+      name = PREFIX_NAMES[b];
+    } else name = PREFIX_NAMES[b];
+    if (name) pre += `${name} `;
+  }
+  if (insn.rex !== 0 && !isVexEvex) {
+    const rex = insn.rex;
+    const used = insn.rexUsed;
+    const unused = rex & 0xf & ~used & 0xf;
+    const wUsed = !(rex & 8) || insn.osize === 64 || used & 8;
+    if (unused !== 0 || (rex === 0x40 && !(used & 16)) || !wUsed) {
+      if (!(unused === 8 && wUsed)) {
+        let s = "rex";
+        if (rex & 0xf) {
+          s += ".";
+          if (rex & 8) s += "W";
+          if (rex & 4) s += "R";
+          if (rex & 2) s += "X";
+          if (rex & 1) s += "B";
+        }
+        pre += `${s} `;
+      }
+    }
+  }
+  return { pre, jccHint };
+}
+
+const SUFFIX: Record<number, string> = { 8: "b", 16: "w", 32: "l", 64: "q" };
+
+function attMnemonic(insn: Instruction): string {
+  let m = MNEMONIC_ATT[insn.mnemonicId]!;
+  if (insn.flags & F.Sfx) {
+    for (let k = 0; k < insn.opCount; k++) {
+      if (insn.opKind[k] === OpKind.Mem) {
+        const method = OPERAND_METHOD[insn.opId[k]!]!;
+        if (method === Method.E || method === Method.M || method === Method.O) {
+          const bits = insn.opBits[k]!;
+          if (insn.flags & (F.D64 | F.F64) && insn.mode === 64 && bits === 64) break;
+          if (insn.flags & (F.D64 | F.F64) && insn.mode !== 64 && bits === 32) break;
+          m += SUFFIX[bits] ?? "";
+        }
+        break;
+      }
+    }
+  }
+  return m;
+}
+
+function attMem(insn: Instruction, k: number): string {
+  const method = OPERAND_METHOD[insn.opId[k]!]!;
+  const a64 = insn.asize === 64;
+  if (method === Method.X || method === Method.Y) {
+    const r = insn.asize === 64 ? Reg.RAX : insn.asize === 32 ? Reg.EAX : Reg.AX;
+    if (method === Method.Y) return `%es:(%${REG_NAMES[r + 7]})`;
+    const seg = insn.segment !== Reg.None ? REG_NAMES[insn.segment] : "ds";
+    return `%${seg}:(%${REG_NAMES[r + 6]})`;
+  }
+  let s = "";
+  if (segmentShown(insn)) s = `%${REG_NAMES[insn.segment]}:`;
+  if (method === Method.O) return `${s}0x${hexAddr(insn.memDisp, insn.asize === 64 ? 64 : 32)}`;
+  const base = insn.memBase;
+  let index = insn.memIndex;
+  const hasSib = insn.sib >= 0;
+  // objdump shows %riz/%eiz when a SIB byte encodes "no index" with a scale, or with no base in 32-bit addressing.
+  let showIz = false;
+  if (hasSib && index === Reg.None && insn.asize !== 16) {
+    const scaleBits = insn.sib >> 6;
+    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64)) showIz = true;
+  }
+  if (showIz) index = a64 ? Reg.RIZ : Reg.EIZ;
+  if (base === Reg.None && index === Reg.None) {
+    // Absolute address.
+    const d = insn.memDisp;
+    if (insn.asize === 64) return `${s}0x${hexAddr(d, 64)}`;
+    if (insn.asize === 32) return `${s}0x${(d >>> 0).toString(16)}`;
+    return `${s}0x${(d & 0xffff).toString(16)}`;
+  }
+  if (insn.dispSize > 0 || insn.ripRelative) {
+    if (insn.asize === 16 && base !== Reg.None) s += signedHex(insn.memDisp);
+    else if (base === Reg.None && insn.asize === 32 && insn.mode === 64) s += `0x${(insn.memDisp >>> 0).toString(16)}`;
+    else s += signedHex(insn.memDisp);
+  }
+  s += "(";
+  if (base !== Reg.None) s += `%${REG_NAMES[base]}`;
+  if (index !== Reg.None) s += `,%${REG_NAMES[index]},${insn.memScale}`;
+  s += ")";
+  if (insn.bcst) s += `{1to${insn.bcst}}`;
+  return s;
+}
+
+function isPortDx(insn: Instruction, k: number): boolean {
+  const id = insn.opId[k]!;
+  return OPERAND_METHOD[id] === Method.Fixed && OPERAND_SIZE[id] === Fixed.DX;
+}
+
+function isIndirectBranch(insn: Instruction): boolean {
+  const b = insn.branch;
+  return b === Br.JmpInd || b === Br.CallInd || ((b === Br.JmpFar || b === Br.CallFar) && insn.opKind[0] !== OpKind.Far);
+}
+
+function ripComment(insn: Instruction, opts: FormatOptions | undefined): string {
+  if (!insn.ripRelative) return "";
+  let t = insn.ip + insn.length + insn.memDisp;
+  if (insn.asize === 32) t = t >>> 0;
+  return `        # ${targetText(t, insn, opts)}`;
+}
+
+/** Format in AT&T syntax exactly as `objdump -d` prints the instruction text. */
+export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
+  if (insn.error !== 0) return "(bad)";
+  const { pre, jccHint } = prefixText(insn, false);
+  let mn = pre + attMnemonic(insn) + jccHint;
+  const n = insn.opCount;
+  if (n === 0) return mn;
+  const parts: string[] = [];
+  const indirect = isIndirectBranch(insn);
+  let rounding = "";
+  for (let k = n - 1; k >= 0; k--) {
+    const kind = insn.opKind[k]!;
+    let t = "";
+    switch (kind) {
+      case OpKind.Reg:
+        t = `%${REG_NAMES[insn.opReg[k]!]}`;
+        if (indirect) t = `*${t}`;
+        else if (isPortDx(insn, k)) t = "(%dx)";
+        break;
+      case OpKind.Mem:
+        t = attMem(insn, k);
+        if (indirect) t = `*${t}`;
+        break;
+      case OpKind.Imm:
+        t = `$0x${immText(insn, k)}`;
+        break;
+      case OpKind.Imm2:
+        t = `$0x${insn.imm2.toString(16)}`;
+        break;
+      case OpKind.Rel:
+        t = targetText(insn.target, insn, opts);
+        break;
+      case OpKind.Far:
+        t = `$0x${insn.farSeg.toString(16)},$0x${(insn.immLo >>> 0).toString(16)}`;
+        break;
+      case OpKind.One:
+        continue;
+    }
+    if (k === 0 && insn.evexMask) t += `{%k${insn.evexMask}}`;
+    if (k === 0 && insn.evexZ) t += "{z}";
+    parts.push(t);
+  }
+  if (insn.rounding >= 0) {
+    rounding = insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
+    parts.unshift(rounding);
+  }
+  if (MNEMONIC_ATT[insn.mnemonicId] === "enter") parts.reverse();
+  if (mn.length < 6) mn = mn.padEnd(6, " ");
+  return `${mn} ${parts.join(",")}${ripComment(insn, opts)}`;
+}
+
+const PTR: Record<number, string> = {
+  8: "BYTE PTR ",
+  16: "WORD PTR ",
+  32: "DWORD PTR ",
+  48: "FWORD PTR ",
+  64: "QWORD PTR ",
+  80: "TBYTE PTR ",
+  128: "XMMWORD PTR ",
+  256: "YMMWORD PTR ",
+  512: "ZMMWORD PTR ",
+};
+const BCST: Record<number, string> = { 2: "WORD BCST ", 4: "DWORD BCST ", 8: "QWORD BCST " };
+
+function intelMem(insn: Instruction, k: number): string {
+  const method = OPERAND_METHOD[insn.opId[k]!]!;
+  const bits = insn.opBits[k]!;
+  let ptr = method === Method.M && OPERAND_SIZE[insn.opId[k]!] === 0 ? "" : (PTR[bits] ?? "");
+  if (insn.bcst) ptr = BCST[insn.vl / 8 / insn.bcst] ?? "";
+  if (method === Method.X || method === Method.Y) {
+    const r = insn.asize === 64 ? Reg.RAX : insn.asize === 32 ? Reg.EAX : Reg.AX;
+    if (method === Method.Y) return `${ptr}es:[${REG_NAMES[r + 7]}]`;
+    const seg = insn.segment !== Reg.None ? REG_NAMES[insn.segment] : "ds";
+    return `${ptr}${seg}:[${REG_NAMES[r + 6]}]`;
+  }
+  let seg = segmentShown(insn) ? `${REG_NAMES[insn.segment]}:` : "";
+  if (method === Method.O) return `${ptr}${seg || "ds:"}0x${hexAddr(insn.memDisp, insn.asize === 64 ? 64 : 32)}`;
+  const base = insn.memBase;
+  let index = insn.memIndex;
+  if (insn.sib >= 0 && index === Reg.None && insn.asize !== 16) {
+    const scaleBits = insn.sib >> 6;
+    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64))
+      index = insn.asize === 64 ? Reg.RIZ : Reg.EIZ;
+  }
+  if (base === Reg.None && index === Reg.None) {
+    if (!seg) seg = "ds:";
+    const d = insn.memDisp;
+    const a = insn.asize === 64 ? hexAddr(d, 64) : insn.asize === 32 ? (d >>> 0).toString(16) : (d & 0xffff).toString(16);
+    return `${ptr}${seg}0x${a}`;
+  }
+  let s = `${ptr}${seg}[`;
+  if (base !== Reg.None) s += REG_NAMES[base];
+  if (index !== Reg.None) s += `${base !== Reg.None ? "+" : ""}${REG_NAMES[index]}*${insn.memScale}`;
+  if (insn.dispSize > 0 || insn.ripRelative) {
+    const d = insn.memDisp;
+    if (base === Reg.None && insn.asize === 32 && insn.mode === 64) s += `+0x${(d >>> 0).toString(16)}`;
+    else s += d < 0 ? `-0x${(-d).toString(16)}` : `+0x${d.toString(16)}`;
+  }
+  s += "]";
+  if (insn.bcst) s += `{1to${insn.bcst}}`;
+  return s;
+}
+
+/** Format in Intel syntax as `objdump -d -M intel` prints the instruction text. */
+export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
+  if (insn.error !== 0) return "(bad)";
+  const { pre, jccHint } = prefixText(insn, true);
+  let mn = pre + MNEMONIC_INTEL[insn.mnemonicId]! + jccHint;
+  const n = insn.opCount;
+  if (n === 0) return mn;
+  const parts: string[] = [];
+  for (let k = 0; k < n; k++) {
+    const kind = insn.opKind[k]!;
+    let t = "";
+    switch (kind) {
+      case OpKind.Reg:
+        t = REG_NAMES[insn.opReg[k]!]!;
+        break;
+      case OpKind.Mem:
+        t = intelMem(insn, k);
+        break;
+      case OpKind.Imm:
+        t = `0x${immText(insn, k)}`;
+        break;
+      case OpKind.Imm2:
+        t = `0x${insn.imm2.toString(16)}`;
+        break;
+      case OpKind.Rel:
+        t = targetText(insn.target, insn, opts);
+        break;
+      case OpKind.Far:
+        t = `0x${insn.farSeg.toString(16)}:0x${(insn.immLo >>> 0).toString(16)}`;
+        break;
+      case OpKind.One:
+        t = "1";
+        break;
+    }
+    if (k === 0 && insn.evexMask) t += `{k${insn.evexMask}}`;
+    if (k === 0 && insn.evexZ) t += "{z}";
+    parts.push(t);
+  }
+  if (insn.rounding >= 0) {
+    parts[parts.length - 1] += insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
+  }
+  if (mn.length < 6) mn = mn.padEnd(6, " ");
+  return `${mn} ${parts.join(",")}${ripComment(insn, opts)}`;
+}
+
