@@ -20,7 +20,7 @@
  * symbol (`foo+8(%rip)`). An argument without `N@` (very old notes) is taken as an unsigned
  * value of the file's address size.
  */
-import { NT_STAPSDT } from "./constants.ts";
+import { EM, NT_STAPSDT } from "./constants.ts";
 import { ElfError, hex } from "./errors.ts";
 import { Reader } from "./reader.ts";
 import { decodeString } from "./strtab.ts";
@@ -198,20 +198,46 @@ export function parseUsdtOperand(operand: string): UsdtOperand {
   };
 }
 
+/** Splits an argument string at spaces outside brackets (`8@[sp, 8]` is one argument on AArch64). */
+function splitArguments(text: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = -1;
+  for (let i = 0; i <= text.length; i++) {
+    const c = text[i];
+    const space = c === undefined || c === " " || c === "\t" || c === "\n";
+    if (space && depth <= 0) {
+      if (start >= 0) out.push(text.slice(start, i));
+      start = -1;
+      continue;
+    }
+    if (start < 0) start = i;
+    if (c === "[") depth++;
+    else if (c === "]") depth--;
+  }
+  return out;
+}
+
 /**
  * Parses an SDT argument string such as `-4@%edi 8@-24(%rbp) 4@$5` into its arguments.
- * `addressSize` (bytes, default 8) is the size given to an argument without `N@`.
+ * `addressSize` (bytes, default 8) is the size given to an argument without `N@`. Operands are
+ * parsed as x86 AT&T syntax when `syntax` is "x86" (the default); with "other" every operand
+ * has kind "other" (the text is still split into size, sign and operand).
  * Never throws: an operand it does not understand has kind "other".
  */
-export function parseUsdtArguments(text: string, addressSize: 4 | 8 = 8): UsdtArgument[] {
+export function parseUsdtArguments(
+  text: string,
+  addressSize: 4 | 8 = 8,
+  syntax: "x86" | "other" = "x86",
+): UsdtArgument[] {
   const out: UsdtArgument[] = [];
-  for (const word of text.split(/\s+/)) {
-    if (word === "") continue;
-    const m = /^(-?)([0-9]+)@(.*)$/.exec(word);
+  for (const word of splitArguments(text)) {
+    const m = /^(-?)([0-9]+)@(.*)$/s.exec(word);
     const operand = m === null ? word : m[3]!;
     const size = m === null ? addressSize : Number(m[2]);
     const signed = m !== null && m[1] === "-";
-    out.push({ ...parseUsdtOperand(operand), text: word, operand, size, signed, explicitSize: m !== null });
+    const parsed: UsdtOperand = syntax === "x86" ? parseUsdtOperand(operand) : { kind: "other" };
+    out.push({ ...parsed, text: word, operand, size, signed, explicitSize: m !== null });
   }
   return out;
 }
@@ -222,6 +248,8 @@ export interface StapsdtSource {
   readonly class: 32 | 64;
   /** Byte order of the addresses in the notes. */
   readonly endian: "little" | "big";
+  /** `e_machine`: operands are parsed as x86 AT&T syntax for EM_386 (3) and EM_X86_64 (62). */
+  readonly machine: number;
   /** Every note of the file. */
   notes(): readonly ElfNote[];
   /** The `.stapsdt.base` section, when present. */
@@ -256,6 +284,7 @@ export function parseStapsdtNotes(elf: StapsdtSource): UsdtProbe[] {
   const size = is64 ? 8 : 4;
   const bits = is64 ? 64 : 32;
   const baseSection = elf.sectionByName(".stapsdt.base");
+  const syntax = elf.machine === EM.I386 || elf.machine === EM.X86_64 ? "x86" : "other";
   const probes: UsdtProbe[] = [];
   for (const note of elf.notes()) {
     if (note.name !== "stapsdt" || note.type !== NT_STAPSDT) continue;
@@ -287,7 +316,7 @@ export function parseStapsdtNotes(elf: StapsdtSource): UsdtProbe[] {
       noteSemaphore,
       adjustment,
       arguments: args.value,
-      args: parseUsdtArguments(args.value, size),
+      args: parseUsdtArguments(args.value, size, syntax),
       noteOffset: note.offset,
     });
   }

@@ -248,7 +248,8 @@ export interface ReProbe {
 /** SystemTap probes from `readelf -n` output, in order. */
 export function parseStapsdt(text: string): ReProbe[] {
   const out: ReProbe[] = [];
-  const lines = text.split("\n");
+  // With -W readelf prints "Provider:" on the note's own line after a tab; without, on the next.
+  const lines = text.replace(/\t\s*Provider:/g, "\n    Provider:").split("\n");
   for (let i = 0; i < lines.length; i++) {
     if (!/^\s+stapsdt\s+0x[0-9a-f]+\s+NT_STAPSDT/.test(lines[i]!)) continue;
     const provider = /^\s+Provider: (.*)$/.exec(lines[i + 1]!)?.[1];
