@@ -46,16 +46,14 @@ export function readHeader(bytes: Uint8Array): { header: RawHeader; reader: Read
   const len = bytes.length;
   const magicOk = len >= 4 && MAGIC.every((b, i) => bytes[i] === b);
   if (!magicOk) {
+    if (len === 0) throw new ElfError("NOT_ELF", "not an ELF file (the file is empty)");
     if (len < 4 && MAGIC.slice(0, len).every((b, i) => bytes[i] === b)) {
       throw new ElfError(
         "NOT_ELF",
-        `not an ELF file (file is ${len} bytes, too short for the magic 7f 45 4c 46${len > 0 ? `, found ${bytesHex(bytes, 0, len)}` : ""})`,
+        `not an ELF file (file is ${len} bytes, too short for the magic 7f 45 4c 46, found ${bytesHex(bytes, 0, len)})`,
       );
     }
-    throw new ElfError(
-      "NOT_ELF",
-      `not an ELF file (magic is 7f 45 4c 46, found ${len === 0 ? "an empty file" : bytesHex(bytes, 0, 4)})`,
-    );
+    throw new ElfError("NOT_ELF", `not an ELF file (magic is 7f 45 4c 46, found ${bytesHex(bytes, 0, 4)})`);
   }
   if (len < 16) {
     throw new ElfError(
