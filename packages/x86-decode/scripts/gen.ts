@@ -114,6 +114,7 @@ const FIXED: Record<string, Fixed> = {
   EAX: Fixed.EAX,
   EBX: Fixed.EBX,
   RAXa: Fixed.RAXa,
+  XLAT: Fixed.XLAT,
 };
 
 const FLAGS: Record<string, number> = {
@@ -137,6 +138,10 @@ const FLAGS: Record<string, number> = {
   b16: F.Bcst16,
   b32: F.Bcst32,
   b64: F.Bcst64,
+  xy: F.Xy,
+  xyz: F.Xyz,
+  rndafter: F.RndAfter,
+  keep: F.Keep,
 };
 
 const BRANCHES: Record<string, Br> = {
@@ -310,9 +315,10 @@ function parseLine(line: string, where: string): Entry[] {
     toks.shift();
   }
   const mn = toks.shift();
-  if (!mn || !/^[a-z0-9][a-z0-9._{}]*(\/[a-z0-9][a-z0-9._{}]*)?$/.test(mn))
+  if (!mn || !/^(\{vex\})?[a-z0-9][a-z0-9._{}]*(\/(\{vex\})?[a-z0-9][a-z0-9._{}]*)?$/.test(mn))
     throw new DataError(`${where}: bad or missing mnemonic "${mn ?? ""}"`);
-  const [att, intel = att] = mn.split("/") as [string, string?];
+  // `{vex}name`: objdump's pseudo-prefix for VEX forms of instructions that also have an EVEX form.
+  const [att, intel = att] = mn.replace(/\{vex\}/g, "{vex} ").split("/") as [string, string?];
   const opsTok = toks.shift();
   if (toks.length > 0) throw new DataError(`${where}: unexpected "${toks.join(" ")}" (operands must not contain spaces)`);
   const operands = opsTok ? opsTok.split(",") : [];
@@ -335,6 +341,7 @@ function parseLine(line: string, where: string): Entry[] {
   const isEvex = map >= OpMap.E0F;
   if (lmask === 0) lmask = isVex ? 0b11 : isEvex ? 0b111 : 0;
   if (quals.prefix !== undefined) flags |= [0, F.P66, F.PF3, F.PF2][quals.prefix]!;
+  if (quals.osize !== undefined || quals.w !== undefined) flags |= F.OSQ;
   if ((isVex || isEvex) && !operands.some((o) => /^(H|B|KH)/.test(o))) flags |= F.NoVvvv;
   if ((isVex || isEvex) && !modrm && map !== OpMap.V0F)
     throw new DataError(`${where}: VEX/EVEX forms other than map 1 need ModRM`);
@@ -365,6 +372,33 @@ function specificity(e: Entry): number {
   for (const d of DIMS) if (e.quals[d] !== undefined) n++;
   if (e.lmask !== 0 && e.lmask !== 0xf && e.lmask !== 0b11 && e.lmask !== 0b111) n++;
   return n;
+}
+
+/**
+ * Length fast-path bits for a legacy opcode whose root is a single form: bit 1 = fast,
+ * bits 2-4 = fixed immediate bytes, bit 5 = one z-sized immediate (2/4 by operand size),
+ * bit 6 = one v-sized immediate (2/4/8), bit 7 = moffs (address size). 0 = not fast.
+ */
+function fastInfo(e: Entry): number {
+  let fixed = 0;
+  let z = 0;
+  let v = 0;
+  let moffs = 0;
+  for (const o of e.operands) {
+    const { method, size } = parseOperand(o, e.where);
+    if (method === Method.I || method === Method.I2 || method === Method.J) {
+      if (size === Size.b || size === Size.bs) fixed += 1;
+      else if (size === Size.w) fixed += 2;
+      else if (size === Size.d) fixed += 4;
+      else if (size === Size.z) z++;
+      else if (size === Size.v) v++;
+      else return 0;
+    } else if (method === Method.O) moffs++;
+    else if (method === Method.A || method === Method.L || method === Method.S || method === Method.M || method === Method.R)
+      return 0;
+  }
+  if (z + v + moffs > 1 || fixed > 7) return 0;
+  return 2 | (fixed << 2) | (z << 5) | (v << 6) | (moffs << 7);
 }
 
 // ---- build -------------------------------------------------------------------------------
@@ -471,8 +505,9 @@ for (let map = 0; map < OpMap.Count; map++) {
       process.stderr.write(`gen: ${cands[0]!.where} and ${mixed.where}: one opcode with and without ModRM\n`);
       process.exit(1);
     }
-    roots[map * 256 + op] = build(cands, 0, `map ${map} opcode ${op.toString(16)}`);
-    lengthInfo[map * 256 + op] = modrm ? 1 : 0;
+    const root = build(cands, 0, `map ${map} opcode ${op.toString(16)}`);
+    roots[map * 256 + op] = root;
+    lengthInfo[map * 256 + op] = (modrm ? 1 : 0) | (root < 0 && map <= OpMap.M0F3A ? fastInfo(forms[-1 - root]!) : 0);
   }
 }
 
@@ -519,7 +554,7 @@ export const OPERAND_SIZE: Uint8Array = new Uint8Array([${hex(sizes)}]);
 export const NODES: Int32Array = new Int32Array([${hex(nodes)}]);
 /** Root ref per (map * 256 + opcode). */
 export const ROOTS: Int32Array = new Int32Array([${hex(roots)}]);
-/** Bit 0: opcode has ModRM. Per (map * 256 + opcode). */
+/** Bit 0: opcode has ModRM; bits 1-7: length fast-path info (see gen.ts fastInfo). Per (map * 256 + opcode). */
 export const OPCODE_INFO: Uint8Array = new Uint8Array([${hex(lengthInfo)}]);
 `;
 

@@ -104,6 +104,8 @@ export const enum Fixed {
   /** rAX sized by the address size (MONITOR). */
   RAXa = 21,
   EBX = 22,
+  /** XLAT's table entry: BYTE at DS:[rBX+AL]. */
+  XLAT = 23,
 }
 
 /** Tree node kinds of the generated decode tables. */
@@ -159,8 +161,8 @@ export const enum F {
   /** Mandatory F3/F2 consumed. */
   PF3 = 1 << 17,
   PF2 = 1 << 18,
-  /** The form needs no ModRM but the opcode's others do (never set: kept for layout). */
-  Reserved19 = 1 << 19,
+  /** The form was selected by operand size or W (o16/o32/o64/w0/w1): REX.W and 66 count as used. */
+  OSQ = 1 << 19,
   /** Xacquire/xrelease (HLE) prefixes print on this form. */
   Hle = 1 << 20,
   /** Form is 3DNow! (imm8 suffix is the opcode). */
@@ -171,6 +173,14 @@ export const enum F {
   Bcst16 = 1 << 23,
   Bcst32 = 1 << 24,
   Bcst64 = 1 << 25,
+  /** AT&T keeps the Intel operand order (objdump: ENTER, BOUND, MONITOR, MWAIT...). */
+  Keep = 1 << 29,
+  /** AT&T: memory source of ambiguous size gets an `x`/`y` suffix (VL 128/256); Intel shows `{1toN}` then. */
+  Xy = 1 << 26,
+  /** As Xy, and `z` at VL 512 too (the destination is XMM or a mask at every VL). */
+  Xyz = 1 << 27,
+  /** AT&T: the rounding operand follows the last source instead of preceding it (vcvtsi2ss...). */
+  RndAfter = 1 << 28,
 }
 
 /** Branch kinds (FORM_BRANCH). */

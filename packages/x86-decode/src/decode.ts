@@ -155,6 +155,15 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         segIdx = idx;
         out.segment = Reg.ES + (b - 0x60);
         break;
+      case 0x9b:
+        // FWAIT before an x87 opcode is taken as a prefix (objdump prints `fstsw` for 9B DF E0);
+        // otherwise it is the one-byte FWAIT instruction.
+        if (fwaitPrefixes(code, p + 1, end, m64)) {
+          rex = 0;
+          p++;
+          continue;
+        }
+        break;
       default:
         if (m64 && (b & 0xf0) === 0x40) {
           // The last REX counts, and only when nothing but the opcode follows it.
@@ -359,7 +368,9 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
 
   // VEX/EVEX validity: vvvv unused must be 1111; L allowed by the form.
   if (isVex || isEvex) {
-    if (flags & F.NoVvvv && vexV !== 0) return fail(out, DecodeError.Invalid);
+    // With VSIB, EVEX.V' extends the index register instead of vvvv.
+    if (flags & F.NoVvvv && vexV !== 0 && !(isEvex && vexV === 16 && hasVsib(form)))
+      return fail(out, DecodeError.Invalid);
     const lm = FORM_LMASK[form]!;
     let vl = L;
     if (isEvex && out.evexB && modrm >= 0xc0) {
@@ -629,7 +640,7 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         const idxBits = vecRegBits(size, vl);
         const idx = ((out.sib >> 3) & 7) | (isVex || isEvex ? vexX : 0) | (isEvex ? (vexV & 16) : 0);
         out.memIndex = vecBase(idxBits) + idx;
-        bits = 0;
+        bits = w ? 64 : 32; // element size (objdump's DWORD/QWORD PTR)
         break;
       }
       case Method.I:
@@ -792,6 +803,12 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
             reg = Reg.EAX + ((size as number) === Fixed.EAX ? 0 : (size as number) === Fixed.ECX ? 1 : (size as number) === Fixed.EDX ? 2 : 3);
             bits = 32;
             break;
+          case Fixed.XLAT:
+            kind = OpKind.Mem;
+            out.memBase = asize === 64 ? Reg.RAX + 3 : asize === 32 ? Reg.EAX + 3 : Reg.AX + 3;
+            memOperand = true;
+            bits = 8;
+            break;
           case Fixed.RAXa:
             reg = asize === 64 ? Reg.RAX : asize === 32 ? Reg.EAX : Reg.AX;
             bits = asize;
@@ -839,10 +856,23 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
   }
 
   // Prefix usage (objdump prints unused prefixes by name).
-  if (opsizeIdx >= 0 && (eff66 && osizeMatters(form, osize))) used |= 1 << opsizeIdx;
+  const sized = (flags & F.OSQ) !== 0 || osizeMatters(form);
+  if (opsizeIdx >= 0 && eff66 && osize === 16 && sized) used |= 1 << opsizeIdx;
+  if (rex & 8 && ((flags & F.OSQ) !== 0 || (sized && !(flags & (F.D64 | F.F64))))) out.rexUsed |= 8;
   if (addrIdx >= 0 && (memOperand || out.branch === Br.Loop || out.branch === Br.Jrcxz)) used |= 1 << addrIdx;
   out.prefixUsed = used;
   return length;
+}
+
+/** Do the bytes from `q` (more prefixes, then the opcode) make 9B a prefix of an x87 opcode? */
+function fwaitPrefixes(code: Uint8Array, q: number, end: number, m64: boolean): boolean {
+  while (q < end) {
+    const c = code[q]!;
+    if (c >= 0xd8 && c <= 0xdf) return true;
+    if (!(isLegacyPrefix(c) || c === 0x9b || (m64 && (c & 0xf0) === 0x40))) return false;
+    q++;
+  }
+  return false;
 }
 
 function isLegacyPrefix(b: number): boolean {
@@ -868,8 +898,14 @@ function fail(out: Instruction, err: DecodeError): number {
   return 0;
 }
 
+/** True when the form has a VSIB memory operand. */
+function hasVsib(form: number): boolean {
+  for (let k = 0; k < 5; k++) if (OPERAND_METHOD[FORM_OPS[form * 5 + k]!] === Method.MV) return true;
+  return false;
+}
+
 /** True when the form has an operand whose size depends on the operand size. */
-function osizeMatters(form: number, _osize: number): boolean {
+function osizeMatters(form: number): boolean {
   const base = form * 5;
   for (let k = 0; k < 5; k++) {
     const id = FORM_OPS[base + k]!;

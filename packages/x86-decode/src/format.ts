@@ -140,9 +140,8 @@ function prefixText(insn: Instruction, intel: boolean): { pre: string; jccHint: 
     const rex = insn.rex;
     const used = insn.rexUsed;
     const unused = rex & 0xf & ~used & 0xf;
-    const wUsed = !(rex & 8) || insn.osize === 64 || used & 8;
-    if (unused !== 0 || (rex === 0x40 && !(used & 16)) || !wUsed) {
-      if (!(unused === 8 && wUsed)) {
+    if (unused !== 0 || (rex === 0x40 && !(used & 16))) {
+      {
         let s = "rex";
         if (rex & 0xf) {
           s += ".";
@@ -160,8 +159,64 @@ function prefixText(insn: Instruction, intel: boolean): { pre: string; jccHint: 
 
 const SUFFIX: Record<number, string> = { 8: "b", 16: "w", 32: "l", 64: "q" };
 
+/** x87: with a 9B (FWAIT) prefix the no-wait control forms print without the `n` (`fnstsw` -> `fstsw`). */
+function fwaitName(insn: Instruction, m: string): string {
+  if (m.charCodeAt(0) !== 0x66 || m.charCodeAt(1) !== 0x6e || m === "fnop") return m;
+  for (let i = 0; i < insn.prefixCount; i++) if (insn.code[insn.offset + i] === 0x9b) return `f${m.slice(2)}`;
+  return m;
+}
+
+/** Register operand name; the fixed x87 top of stack prints `st` (objdump), st(i) from ModRM `st(i)`. */
+function regName(insn: Instruction, k: number): string {
+  const id = insn.opId[k]!;
+  if (OPERAND_METHOD[id] === Method.Fixed && OPERAND_SIZE[id] === Fixed.ST) return "st";
+  return REG_NAMES[insn.opReg[k]!]!;
+}
+
+// Predicate pseudo-mnemonics chosen by the immediate (`vcmp{cmp}ps`, `vpcmp{pcmp}ub`,
+// `vpclmul{clmul}`); an immediate outside the table prints as an operand with `raw` in its place.
+const CMP_PRED = "eq lt le unord neq nlt nle ord eq_uq nge ngt false neq_oq ge gt true eq_os lt_oq le_oq unord_s neq_us nlt_uq nle_uq ord_s eq_us nge_uq ngt_uq false_os neq_os ge_oq gt_oq true_us".split(" ");
+const CC_TABLES: Record<string, { names: Record<number, string>; raw: string }> = {
+  cmp: { names: { ...CMP_PRED }, raw: "" },
+  cmp8: { names: { ...CMP_PRED.slice(0, 8) }, raw: "" },
+  pcmp: { names: { 0: "eq", 1: "lt", 2: "le", 4: "neq", 5: "nlt", 6: "nle" }, raw: "" },
+  clmul: { names: { 0: "lqlqdq", 1: "hqlqdq", 2: "lqhqdq", 3: "hqhqdq", 16: "lqhqdq", 17: "hqhqdq" }, raw: "qdq" },
+};
+/** Set by {@link expandCc}: the immediate was folded into the mnemonic. */
+let ccConsumed = false;
+
+function expandCc(insn: Instruction, m: string): string {
+  ccConsumed = false;
+  const i = m.indexOf("{");
+  if (i < 0) return m;
+  const j = m.indexOf("}", i);
+  const t = CC_TABLES[m.slice(i + 1, j)];
+  if (!t) return m;
+  const name = t.names[insn.immLo & 0xff];
+  if (name !== undefined) ccConsumed = true;
+  return m.slice(0, i) + (name ?? t.raw) + m.slice(j + 1);
+}
+
+/** Intel: `{1toN}` after a broadcast whose size the mnemonic does not tell (Xy/Xyz forms). */
+function bcstShown(insn: Instruction): boolean {
+  return (insn.flags & F.Xyz) !== 0 || ((insn.flags & F.Xy) !== 0 && insn.vl < 512);
+}
+
+/** Operand (Intel index) that carries the rounding/SAE mark: the last one that is not an immediate. */
+function roundingOperand(insn: Instruction): number {
+  if (insn.rounding < 0) return -1;
+  for (let k = insn.opCount - 1; k >= 0; k--) {
+    const kind = insn.opKind[k]!;
+    if (kind !== OpKind.Imm && kind !== OpKind.Imm2) return k;
+  }
+  return -1;
+}
+
 function attMnemonic(insn: Instruction): string {
-  let m = MNEMONIC_ATT[insn.mnemonicId]!;
+  let m = fwaitName(insn, expandCc(insn, MNEMONIC_ATT[insn.mnemonicId]!));
+  if (insn.flags & (F.Xy | F.Xyz) && !insn.bcst && hasMemOperand(insn)) {
+    m += insn.vl === 128 ? "x" : insn.vl === 256 ? "y" : insn.flags & F.Xyz ? "z" : "";
+  }
   if (insn.flags & F.Sfx) {
     for (let k = 0; k < insn.opCount; k++) {
       if (insn.opKind[k] === OpKind.Mem) {
@@ -189,6 +244,10 @@ function attMem(insn: Instruction, k: number): string {
     return `%${seg}:(%${REG_NAMES[r + 6]})`;
   }
   let s = "";
+  if (isXlat(insn, k)) {
+    const seg = insn.segment !== Reg.None ? REG_NAMES[insn.segment] : "ds";
+    return `%${seg}:(%${REG_NAMES[insn.memBase]})`;
+  }
   if (segmentShown(insn)) s = `%${REG_NAMES[insn.segment]}:`;
   if (method === Method.O) return `${s}0x${hexAddr(insn.memDisp, insn.asize === 64 ? 64 : 32)}`;
   const base = insn.memBase;
@@ -215,10 +274,15 @@ function attMem(insn: Instruction, k: number): string {
   }
   s += "(";
   if (base !== Reg.None) s += `%${REG_NAMES[base]}`;
-  if (index !== Reg.None) s += `,%${REG_NAMES[index]},${insn.memScale}`;
+  if (index !== Reg.None) s += insn.asize === 16 ? `,%${REG_NAMES[index]}` : `,%${REG_NAMES[index]},${insn.memScale}`;
   s += ")";
   if (insn.bcst) s += `{1to${insn.bcst}}`;
   return s;
+}
+
+function isXlat(insn: Instruction, k: number): boolean {
+  const id = insn.opId[k]!;
+  return OPERAND_METHOD[id] === Method.Fixed && OPERAND_SIZE[id] === Fixed.XLAT;
 }
 
 function isPortDx(insn: Instruction, k: number): boolean {
@@ -247,13 +311,15 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
   if (n === 0) return mn;
   const parts: string[] = [];
   const indirect = isIndirectBranch(insn);
-  let rounding = "";
+  const cc = ccConsumed;
+  const rk = roundingOperand(insn);
+  const rounding = rk < 0 ? "" : insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
   for (let k = n - 1; k >= 0; k--) {
     const kind = insn.opKind[k]!;
     let t = "";
     switch (kind) {
       case OpKind.Reg:
-        t = `%${REG_NAMES[insn.opReg[k]!]}`;
+        t = `%${regName(insn, k)}`;
         if (indirect) t = `*${t}`;
         else if (isPortDx(insn, k)) t = "(%dx)";
         break;
@@ -262,6 +328,7 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
         if (indirect) t = `*${t}`;
         break;
       case OpKind.Imm:
+        if (cc) continue;
         t = `$0x${immText(insn, k)}`;
         break;
       case OpKind.Imm2:
@@ -278,13 +345,11 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
     }
     if (k === 0 && insn.evexMask) t += `{%k${insn.evexMask}}`;
     if (k === 0 && insn.evexZ) t += "{z}";
+    if (k === rk && !(insn.flags & F.RndAfter)) parts.push(rounding);
     parts.push(t);
+    if (k === rk && insn.flags & F.RndAfter) parts.push(rounding);
   }
-  if (insn.rounding >= 0) {
-    rounding = insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
-    parts.unshift(rounding);
-  }
-  if (MNEMONIC_ATT[insn.mnemonicId] === "enter") parts.reverse();
+  if (insn.flags & F.Keep) parts.reverse();
   if (mn.length < 6) mn = mn.padEnd(6, " ");
   return `${mn} ${parts.join(",")}${ripComment(insn, opts)}`;
 }
@@ -313,6 +378,10 @@ function intelMem(insn: Instruction, k: number): string {
     const seg = insn.segment !== Reg.None ? REG_NAMES[insn.segment] : "ds";
     return `${ptr}${seg}:[${REG_NAMES[r + 6]}]`;
   }
+  if (isXlat(insn, k)) {
+    const sg = insn.segment !== Reg.None ? REG_NAMES[insn.segment] : "ds";
+    return `${ptr}${sg}:[${REG_NAMES[insn.memBase]}]`;
+  }
   let seg = segmentShown(insn) ? `${REG_NAMES[insn.segment]}:` : "";
   if (method === Method.O) return `${ptr}${seg || "ds:"}0x${hexAddr(insn.memDisp, insn.asize === 64 ? 64 : 32)}`;
   const base = insn.memBase;
@@ -330,14 +399,15 @@ function intelMem(insn: Instruction, k: number): string {
   }
   let s = `${ptr}${seg}[`;
   if (base !== Reg.None) s += REG_NAMES[base];
-  if (index !== Reg.None) s += `${base !== Reg.None ? "+" : ""}${REG_NAMES[index]}*${insn.memScale}`;
+  if (index !== Reg.None)
+    s += `${base !== Reg.None ? "+" : ""}${REG_NAMES[index]}${insn.asize === 16 ? "" : `*${insn.memScale}`}`;
   if (insn.dispSize > 0 || insn.ripRelative) {
     const d = insn.memDisp;
     if (base === Reg.None && insn.asize === 32 && insn.mode === 64) s += `+0x${(d >>> 0).toString(16)}`;
     else s += d < 0 ? `-0x${(-d).toString(16)}` : `+0x${d.toString(16)}`;
   }
   s += "]";
-  if (insn.bcst) s += `{1to${insn.bcst}}`;
+  if (insn.bcst && bcstShown(insn)) s += `{1to${insn.bcst}}`;
   return s;
 }
 
@@ -345,21 +415,24 @@ function intelMem(insn: Instruction, k: number): string {
 export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
   if (insn.error !== 0) return "(bad)";
   const { pre, jccHint } = prefixText(insn, true);
-  let mn = pre + MNEMONIC_INTEL[insn.mnemonicId]! + jccHint;
+  let mn = pre + fwaitName(insn, expandCc(insn, MNEMONIC_INTEL[insn.mnemonicId]!)) + jccHint;
+  const cc = ccConsumed;
   const n = insn.opCount;
   if (n === 0) return mn;
   const parts: string[] = [];
+  const rk = roundingOperand(insn);
   for (let k = 0; k < n; k++) {
     const kind = insn.opKind[k]!;
     let t = "";
     switch (kind) {
       case OpKind.Reg:
-        t = REG_NAMES[insn.opReg[k]!]!;
+        t = regName(insn, k);
         break;
       case OpKind.Mem:
         t = intelMem(insn, k);
         break;
       case OpKind.Imm:
+        if (cc) continue;
         t = `0x${immText(insn, k)}`;
         break;
       case OpKind.Imm2:
@@ -379,8 +452,8 @@ export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
     if (k === 0 && insn.evexZ) t += "{z}";
     parts.push(t);
   }
-  if (insn.rounding >= 0) {
-    parts[parts.length - 1] += insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
+  if (rk >= 0) {
+    parts[rk] += insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
   }
   if (mn.length < 6) mn = mn.padEnd(6, " ");
   return `${mn} ${parts.join(",")}${ripComment(insn, opts)}`;

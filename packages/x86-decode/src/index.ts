@@ -5,6 +5,21 @@
  */
 export { Br } from "./codes.ts";
 export { decode } from "./decode.ts";
+export { instructionLength } from "./length.ts";
 export { type FormatOptions, formatAtt, formatIntel } from "./format.ts";
 export { DECODE_ERROR_TEXT, DecodeError, Instruction, OpKind, Prefix } from "./instruction.ts";
 export { REG_NAMES, Reg } from "./registers.ts";
+export {
+  CONDITIONS,
+  EncodeError,
+  encodeCall32,
+  encodeInt3,
+  encodeJcc8,
+  encodeJcc32,
+  encodeJmp,
+  encodeJmp8,
+  encodeJmp32,
+  encodeNop,
+  encodeNopFill,
+  encodeRet,
+} from "./encode.ts";

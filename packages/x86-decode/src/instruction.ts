@@ -6,7 +6,7 @@
  * 32-bit mode) by the formatters.
  * @module
  */
-import { Br } from "./codes.ts";
+import { Br, F } from "./codes.ts";
 import { Reg } from "./registers.ts";
 
 /** Why a decode failed. */
@@ -155,6 +155,50 @@ export class Instruction {
   farSeg = 0;
   /** Direct branch target (see the module note on addresses). */
   target = 0;
+
+  /** Serializing (SDM Vol. 3A §9.3: CPUID, IRET, WRMSR, MOV to CR, SERIALIZE, ...). */
+  get serializing(): boolean {
+    return (this.flags & F.Ser) !== 0;
+  }
+  /** Privileged: faults outside CPL 0. */
+  get privileged(): boolean {
+    return (this.flags & F.Priv) !== 0;
+  }
+  /** Changes the interrupt flag (CLI, STI, POPF, IRET). */
+  get changesIF(): boolean {
+    return (this.flags & F.IfChg) !== 0;
+  }
+  /** Execution never falls through to the next instruction (JMP, RET, IRET, UD, SYSRET, far jumps). */
+  get stopsFlow(): boolean {
+    const b = this.branch;
+    return (
+      b === Br.Jmp ||
+      b === Br.JmpInd ||
+      b === Br.JmpFar ||
+      b === Br.Ret ||
+      b === Br.RetFar ||
+      b === Br.Iret ||
+      b === Br.Ud ||
+      b === Br.Sysret
+    );
+  }
+  /** Has a direct (relative) branch target in {@link target}. */
+  get hasTarget(): boolean {
+    for (let k = 0; k < this.opCount; k++) if (this.opKind[k] === OpKind.Rel) return true;
+    return false;
+  }
+  /** LOCK prefix present (and valid: the decoder rejects LOCK where it is not allowed). */
+  get lock(): boolean {
+    return (this.prefixes & Prefix.Lock) !== 0;
+  }
+  /** REP/REPE (F3) or REPNE (F2) applies as a repeat prefix (string instructions). */
+  get rep(): boolean {
+    return (this.flags & (F.Rep | F.Repz)) !== 0 && (this.prefixes & (Prefix.Rep | Prefix.Repne)) !== 0;
+  }
+  /** Offset within the bytes of a RIP-relative displacement (-1 when not RIP-relative); size is 4. */
+  get ripDispOffset(): number {
+    return this.ripRelative ? this.dispOffset : -1;
+  }
 
   /** True when the instruction decoded. */
   get ok(): boolean {

@@ -1,0 +1,104 @@
+/**
+ * The length fast path: how long is the instruction at `offset`? Allocates nothing. Common
+ * legacy encodings are measured from small per-opcode tables; everything else (VEX/EVEX,
+ * opcodes whose validity depends on ModRM or prefixes, LOCK) goes through the full decoder
+ * into a private scratch object, so the answer is always the same as {@link decode}'s.
+ * @module
+ */
+import { F, OpMap } from "./codes.ts";
+import { decode } from "./decode.ts";
+import { FORM_FLAGS, OPCODE_INFO, ROOTS } from "./generated/tables.ts";
+import { Instruction } from "./instruction.ts";
+
+const scratch = new Instruction();
+
+/**
+ * Length in bytes (1–15) of the instruction at `code[offset]` in `mode` (64, 32 or 16), or a
+ * negative {@link DecodeError} (`-1` truncated, `-2` invalid, `-3` longer than 15 bytes).
+ */
+export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 32 | 64 = 64): number {
+  const len = code.length;
+  let p = offset;
+  const end = len < offset + 15 ? len : offset + 15;
+  let opsize = false;
+  let addr = false;
+  let rexW = false;
+  // Prefixes. LOCK, VEX/EVEX and anything unusual take the slow path.
+  for (;;) {
+    if (p >= end) return slow(code, offset, mode);
+    const b = code[p]!;
+    if (b === 0x66) opsize = true;
+    else if (b === 0x67) addr = true;
+    else if (b === 0xf2 || b === 0xf3) return slow(code, offset, mode);
+    else if (b === 0x2e || b === 0x3e || b === 0x26 || b === 0x36 || b === 0x64 || b === 0x65) {
+      // segment override: no effect on length
+    } else if (mode === 64 && (b & 0xf0) === 0x40) {
+      rexW = (b & 8) !== 0;
+      p++;
+      if (p >= end) return slow(code, offset, mode);
+      const nb = code[p]!;
+      if ((nb & 0xf0) === 0x40 || nb === 0x66 || nb === 0x67 || nb === 0xf0 || nb === 0xf2 || nb === 0xf3)
+        return slow(code, offset, mode);
+      if (nb === 0x2e || nb === 0x3e || nb === 0x26 || nb === 0x36 || nb === 0x64 || nb === 0x65)
+        return slow(code, offset, mode);
+      break;
+    } else break;
+    p++;
+  }
+  let map: number = OpMap.M1;
+  let op = code[p++]!;
+  if (op === 0x0f) {
+    if (p >= end) return slow(code, offset, mode);
+    op = code[p++]!;
+    if (op === 0x38 || op === 0x3a) {
+      map = op === 0x38 ? OpMap.M0F38 : OpMap.M0F3A;
+      if (p >= end) return slow(code, offset, mode);
+      op = code[p++]!;
+    } else map = OpMap.M0F;
+  }
+  const key = map * 256 + op;
+  const info = OPCODE_INFO[key]!;
+  if (!(info & 2)) return slow(code, offset, mode);
+  if (map === OpMap.M1 && op === 0x90) return slow(code, offset, mode);
+  const m64 = mode === 64;
+  const asize = m64 ? (addr ? 32 : 64) : (mode === 32) !== addr ? 32 : 16;
+  if (info & 1) {
+    if (p >= end) return slow(code, offset, mode);
+    const modrm = code[p++]!;
+    const mod = modrm >> 6;
+    const rm = modrm & 7;
+    if (mod !== 3) {
+      if (asize === 16) {
+        if (mod === 1) p += 1;
+        else if (mod === 2 || rm === 6) p += 2;
+      } else {
+        if (rm === 4) {
+          if (p >= end) return slow(code, offset, mode);
+          const sib = code[p++]!;
+          if ((sib & 7) === 5 && mod === 0) p += 4;
+        }
+        if (mod === 1) p += 1;
+        else if (mod === 2 || (mod === 0 && rm === 5)) p += 4;
+      }
+    }
+  }
+  p += (info >> 2) & 7;
+  if (info & 0x60) {
+    const flags = FORM_FLAGS[-1 - ROOTS[key]!]!;
+    let osize: number;
+    if (m64) osize = flags & F.F64 || rexW ? 64 : flags & F.D64 ? (opsize ? 16 : 64) : opsize ? 16 : 32;
+    else osize = (mode === 32) !== opsize ? 32 : 16;
+    if (info & 0x20) p += osize === 16 ? 2 : 4;
+    else p += osize >> 3;
+  }
+  if (info & 0x80) p += asize >> 3;
+  const n = p - offset;
+  if (n > 15) return slow(code, offset, mode);
+  if (p > len) return -1;
+  return n;
+}
+
+function slow(code: Uint8Array, offset: number, mode: 16 | 32 | 64): number {
+  const n = decode(code, offset, 0, mode, scratch);
+  return n > 0 ? n : -scratch.error;
+}
