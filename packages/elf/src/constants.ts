@@ -206,6 +206,17 @@ const MACHINE_NAMES = new Map<number, string>([
   [258, "LoongArch"],
 ]);
 
+/** Names of values 0..15 from `map` (symbol type, bind and visibility fields are 4 bits or less). */
+function small(map: Map<number, string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < 16; i++) out.push(map.get(i) ?? unknown(i));
+  return out;
+}
+
+const STT_SMALL = small(STT_NAMES);
+const STB_SMALL = small(STB_NAMES);
+const STV_SMALL = small(STV_NAMES);
+
 function unknown(value: number): string {
   return `0x${value.toString(16)}`;
 }
@@ -232,17 +243,17 @@ export function segmentTypeName(type: number): string {
 
 /** Name of a symbol type, e.g. "FUNC", "GNU_IFUNC"; unknown values as hex. */
 export function symbolTypeName(type: number): string {
-  return STT_NAMES.get(type) ?? unknown(type);
+  return STT_SMALL[type] ?? STT_NAMES.get(type) ?? unknown(type);
 }
 
 /** Name of a symbol binding, e.g. "GLOBAL", "GNU_UNIQUE"; unknown values as hex. */
 export function symbolBindName(bind: number): string {
-  return STB_NAMES.get(bind) ?? unknown(bind);
+  return STB_SMALL[bind] ?? STB_NAMES.get(bind) ?? unknown(bind);
 }
 
 /** Name of a symbol visibility: "DEFAULT", "INTERNAL", "HIDDEN" or "PROTECTED". */
 export function symbolVisibilityName(visibility: number): string {
-  return STV_NAMES.get(visibility) ?? unknown(visibility);
+  return STV_SMALL[visibility] ?? STV_NAMES.get(visibility) ?? unknown(visibility);
 }
 
 /** Name of a dynamic tag, e.g. "NEEDED", "FLAGS_1"; unknown values as hex. */

@@ -39,7 +39,6 @@ export class StringTable {
   readonly data: Uint8Array;
   /** Describes the table in messages, e.g. "section 29 (.strtab)". */
   readonly label: string;
-  private readonly cache = new Map<number, string>();
 
   constructor(data: Uint8Array, label: string) {
     this.data = data;
@@ -48,8 +47,6 @@ export class StringTable {
 
   /** The string at `offset`, or why there is none. Offset 0 in an empty table is "". */
   get(offset: number): string | StringFail {
-    const cached = this.cache.get(offset);
-    if (cached !== undefined) return cached;
     const data = this.data;
     if (offset >= data.length) {
       // gABI: index 0 names "no name"; accept it even for an empty table.
@@ -58,9 +55,7 @@ export class StringTable {
     }
     const end = data.indexOf(0, offset);
     if (end < 0) return STR_UNTERMINATED;
-    const s = decodeString(data, offset, end);
-    this.cache.set(offset, s);
-    return s;
+    return decodeString(data, offset, end);
   }
 }
 

@@ -101,7 +101,7 @@ export function readSymbolTable(ctx: FileContext, section: ElfSection): ElfSymbo
     const bind = info >> 4;
     const visibility = other & 3;
     const version = versions?.[i];
-    const sym: ElfSymbol = {
+    const sym: { -readonly [K in keyof ElfSymbol]: ElfSymbol[K] } = {
       index: i,
       name,
       value,
@@ -114,8 +114,8 @@ export function readSymbolTable(ctx: FileContext, section: ElfSection): ElfSymbo
       visibilityName: symbolVisibilityName(visibility),
       other,
       sectionIndex: shndx[i]!,
-      ...(version === undefined ? {} : { version }),
     };
+    if (version !== undefined) sym.version = version;
     out[i] = sym;
   }
   return out;
