@@ -138,6 +138,7 @@ const FLAGS: Record<string, number> = {
   b16: F.Bcst16,
   b32: F.Bcst32,
   b64: F.Bcst64,
+  "3dnow": F.Amd3dnow,
   xy: F.Xy,
   xyz: F.Xyz,
   rndafter: F.RndAfter,

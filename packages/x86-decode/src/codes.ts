@@ -231,3 +231,9 @@ export const enum Tuple {
   T1F32 = 18,
   T1F64 = 19,
 }
+/**
+ * 3DNow! (0F 0F /r ib): the imm8 suffix selects the operation (AMD 3DNow! Technology Manual,
+ * AMD APM Vol. 5). Names without their common leading `p` (the data's mnemonic is `p{3dnow}`);
+ * a suffix not listed is an invalid encoding.
+ */
+export const AMD3DNOW_NAMES: Readonly<Record<number, string>> = { 0x0c: "i2fw", 0x0d: "i2fd", 0x1c: "f2iw", 0x1d: "f2id", 0x8a: "fnacc", 0x8e: "fpnacc", 0x90: "fcmpge", 0x94: "fmin", 0x96: "frcp", 0x97: "frsqrt", 0x9a: "fsub", 0x9e: "fadd", 0xa0: "fcmpgt", 0xa4: "fmax", 0xa6: "frcpit1", 0xa7: "frsqit1", 0xaa: "fsubr", 0xae: "facc", 0xb0: "fcmpeq", 0xb4: "fmul", 0xb6: "frcpit2", 0xb7: "mulhrw", 0xbb: "swapd", 0xbf: "avgusb" };

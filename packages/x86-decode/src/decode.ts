@@ -4,7 +4,7 @@
  * (`Instruction.error`), never exceptions.
  * @module
  */
-import { Br, F, Fixed, Method, Node, OpMap, Size, Tuple } from "./codes.ts";
+import { AMD3DNOW_NAMES, Br, F, Fixed, Method, Node, OpMap, Size, Tuple } from "./codes.ts";
 import {
   FORM_BRANCH,
   FORM_FLAGS,
@@ -839,6 +839,9 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
     if (out.dispSize === 1) out.memDisp *= disp8Scale(tuple, vl, out.evexB, esz, w);
     if (out.evexB) esz = 0;
   }
+
+  // 3DNow!: the imm8 suffix is the opcode; unlisted suffixes are invalid.
+  if (flags & F.Amd3dnow && AMD3DNOW_NAMES[out.immLo & 0xff] === undefined) return fail(out, DecodeError.Invalid);
 
   const length = p - offset;
   out.length = length;

@@ -3,7 +3,7 @@
  * text as `objdump -d -M intel` prints it. Formatting allocates strings; decoding does not.
  * @module
  */
-import { Br, F, Fixed, Method } from "./codes.ts";
+import { AMD3DNOW_NAMES, Br, F, Fixed, Method } from "./codes.ts";
 import { MNEMONIC_ATT, MNEMONIC_INTEL, OPERAND_METHOD, OPERAND_SIZE } from "./generated/tables.ts";
 import { type Instruction, OpKind, Prefix } from "./instruction.ts";
 import { REG_NAMES, Reg } from "./registers.ts";
@@ -181,6 +181,7 @@ const CC_TABLES: Record<string, { names: Record<number, string>; raw: string }> 
   cmp8: { names: { ...CMP_PRED.slice(0, 8) }, raw: "" },
   pcmp: { names: { 0: "eq", 1: "lt", 2: "le", 4: "neq", 5: "nlt", 6: "nle" }, raw: "" },
   clmul: { names: { 0: "lqlqdq", 1: "hqlqdq", 2: "lqhqdq", 3: "hqhqdq", 16: "lqhqdq", 17: "hqhqdq" }, raw: "qdq" },
+  "3dnow": { names: AMD3DNOW_NAMES, raw: "" },
 };
 /** Set by {@link expandCc}: the immediate was folded into the mnemonic. */
 let ccConsumed = false;
