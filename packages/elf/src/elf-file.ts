@@ -277,7 +277,20 @@ export class ElfFile {
     if (this.notesCache !== undefined) return this.notesCache;
     const out: ElfNote[] = [];
     const noteSections = this.sections.filter((s) => s.type === SHT.NOTE);
+    // Note areas of a real file do not overlap, so their total is at most the file size; a
+    // crafted file could point thousands of headers at one big area. Stop that early.
+    let budget = this.bytes.length + 4096;
+    const spend = (size: number, where: string): void => {
+      budget -= size;
+      if (budget < 0) {
+        throw new ElfError(
+          "BAD_NOTE",
+          `${where}: note areas add up to more than the file size (${hex(this.bytes.length)}); sections or segments overlap`,
+        );
+      }
+    };
     for (const s of noteSections) {
+      spend(s.size, sectionLabel(s));
       out.push(
         ...parseNotes(this.sectionData(s), {
           align: s.addralign === 8 ? 8 : 4,
@@ -295,6 +308,7 @@ export class ElfFile {
         (s) => s.size > 0 && s.offset < end && s.offset + s.size > seg.offset,
       );
       if (covered) continue;
+      spend(seg.filesz, `program header ${seg.index} (NOTE)`);
       out.push(
         ...parseNotes(this.segmentData(seg), {
           align: seg.align === 8 ? 8 : 4,

@@ -33,29 +33,63 @@ export function decodeString(bytes: Uint8Array, start: number, end: number): str
   return decoder.decode(bytes.subarray(start, end));
 }
 
+/** ASCII strings up to this many bytes take the fast path; longer ones are cached and budgeted. */
+const SHORT = 64;
+
 /** A string table: one section's bytes (already bounds-checked against the file). */
 export class StringTable {
   /** The table's bytes. */
   readonly data: Uint8Array;
   /** Describes the table in messages, e.g. "section 29 (.strtab)". */
   readonly label: string;
+  /** Long (or non-ASCII) strings already decoded, by offset. */
+  private readonly long = new Map<number, string>();
+  /**
+   * Bytes that lookups of long strings may still scan. Overlapping strings (an offset inside
+   * another string) are legal, but a crafted table could make every lookup scan a different
+   * suffix of one huge string; the budget keeps the total work linear in the table's size.
+   */
+  private budget: number;
 
   constructor(data: Uint8Array, label: string) {
     this.data = data;
     this.label = label;
+    this.budget = 8 * data.length + (1 << 20);
   }
 
   /** The string at `offset`, or why there is none. Offset 0 in an empty table is "". */
   get(offset: number): string | StringFail {
     const data = this.data;
-    if (offset >= data.length) {
+    const len = data.length;
+    if (offset >= len) {
       // gABI: index 0 names "no name"; accept it even for an empty table.
       if (offset === 0) return "";
       return STR_PAST_END;
     }
-    const end = data.indexOf(0, offset);
+    // Fast path: short ASCII names, decoded while looking for the NUL.
+    const limit = Math.min(len, offset + SHORT);
+    let s = "";
+    let i = offset;
+    for (; i < limit; i++) {
+      const c = data[i]!;
+      if (c === 0) return s;
+      if (c >= 0x80) break;
+      s += String.fromCharCode(c);
+    }
+    const cached = this.long.get(offset);
+    if (cached !== undefined) return cached;
+    const end = data.indexOf(0, i);
+    this.budget -= (end < 0 ? len : end) - offset;
+    if (this.budget < 0) {
+      throw new ElfError(
+        "BAD_STRING",
+        `string table ${this.label} (size ${hex(len)}): names overlap far more than any linker produces (lookup at offset ${hex(offset)})`,
+      );
+    }
     if (end < 0) return STR_UNTERMINATED;
-    return decodeString(data, offset, end);
+    const str = decodeString(data, offset, end);
+    this.long.set(offset, str);
+    return str;
   }
 }
 

@@ -201,6 +201,88 @@ function* structured(name: string, original: Uint8Array): Generator<[Uint8Array,
   }
 }
 
+/**
+ * tiny64 with `extra` appended at offset `tiny64.length` and `added` section headers (64-byte
+ * ELF64 headers) placed after the original ones in a new table at the end.
+ */
+function withSections(extra: Uint8Array, added: readonly Uint8Array[]): Uint8Array {
+  const orig = fixture("tiny64");
+  const elf = parseElf(orig);
+  const oldTable = orig.subarray(elf.header.shoff, elf.header.shoff + elf.header.shnum * 64);
+  const shoff = orig.length + extra.length;
+  const out = new Uint8Array(shoff + oldTable.length + added.length * 64);
+  out.set(orig);
+  out.set(extra, orig.length);
+  out.set(oldTable, shoff);
+  added.forEach((h, i) => out.set(h, shoff + oldTable.length + i * 64));
+  put(out, 40, 8, shoff);
+  put(out, 60, 2, elf.header.shnum + added.length);
+  return out;
+}
+
+/** A 64-byte ELF64 section header with the given type, offset, size, link and entsize. */
+function sectionHeader(
+  type: number,
+  offset: number,
+  size: number,
+  link: number,
+  entsize: number,
+): Uint8Array {
+  const h = new Uint8Array(64);
+  put(h, 4, 4, type);
+  put(h, 24, 8, offset);
+  put(h, 32, 8, size);
+  put(h, 40, 4, link);
+  put(h, 56, 8, entsize);
+  return h;
+}
+
+function timed(fn: () => unknown): { error: unknown; ms: number } {
+  const t0 = performance.now();
+  try {
+    fn();
+    return { error: undefined, ms: performance.now() - t0 };
+  } catch (error) {
+    return { error, ms: performance.now() - t0 };
+  }
+}
+
+describe("crafted inputs that would make a naive reader quadratic finish quickly", () => {
+  test("100,000 symbols naming different suffixes of one 2 MiB string", () => {
+    const tiny = parseElf(fixture("tiny64"));
+    const count = 100_000;
+    const strBytes = 2 << 20;
+    const extra = new Uint8Array(strBytes + count * 24);
+    extra.fill(0x61, 0, strBytes - 1); // "aaaa...a\0"
+    for (let i = 1; i < count; i++) put(extra, strBytes + i * 24, 4, i); // st_name = i
+    const at = tiny.bytes.length;
+    const bytes = withSections(extra, [
+      sectionHeader(3, at, strBytes, 0, 0), // index shnum: the string table
+      sectionHeader(2, at + strBytes, count * 24, tiny.header.shnum, 24), // its symbol table
+    ]);
+    // Make the crafted table the first SHT_SYMTAB: the fixture's own .symtab becomes PROGBITS.
+    const symtab = tiny.sectionByName(".symtab")!;
+    put(bytes, parseElf(bytes).header.shoff + symtab.index * 64 + 4, 4, 1);
+    const { error, ms } = timed(() => parseElf(bytes).symbols());
+    expect(error).toBeInstanceOf(ElfError);
+    expect((error as ElfError).code).toBe("BAD_STRING");
+    expect((error as ElfError).message).toMatch(/names overlap far more than any linker produces/);
+    expect(ms).toBeLessThan(2000);
+  });
+
+  test("20,000 note sections over one 1 MiB area of empty notes", () => {
+    const area = new Uint8Array(12 * 87_381); // 87,381 empty 12-byte notes (almost 1 MiB)
+    const at = fixture("tiny64").length;
+    const bytes = withSections(area, new Array(20_000).fill(sectionHeader(7, at, area.length, 0, 0)));
+    const elf = parseElf(bytes);
+    const { error, ms } = timed(() => elf.notes());
+    expect(error).toBeInstanceOf(ElfError);
+    expect((error as ElfError).code).toBe("BAD_NOTE");
+    expect((error as ElfError).message).toMatch(/note areas add up to more than the file size/);
+    expect(ms).toBeLessThan(2000);
+  });
+});
+
 describe("fuzz: every malformed input parses or throws ElfError", () => {
   const total = newTally();
 
