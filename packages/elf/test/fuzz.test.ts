@@ -214,7 +214,7 @@ function withSections(extra: Uint8Array, added: readonly Uint8Array[]): Uint8Arr
   out.set(orig);
   out.set(extra, orig.length);
   out.set(oldTable, shoff);
-  added.forEach((h, i) => out.set(h, shoff + oldTable.length + i * 64));
+  for (let i = 0; i < added.length; i++) out.set(added[i]!, shoff + oldTable.length + i * 64);
   put(out, 40, 8, shoff);
   put(out, 60, 2, elf.header.shnum + added.length);
   return out;
