@@ -245,6 +245,8 @@ export class ElfFile {
    * True for a position-independent executable: ET_DYN with DF_1_PIE in DT_FLAGS_1 (set by GNU
    * ld and lld), or, for files linked without that flag, ET_DYN with a PT_INTERP and no
    * DT_SONAME. A static-pie is a PIE without PT_INTERP.
+   *
+   * @throws {@link ElfError} `BAD_DYNAMIC` as {@link dynamic} does.
    */
   get isPie(): boolean {
     if (this.type !== ET.DYN) return false;
@@ -260,6 +262,8 @@ export class ElfFile {
    * True for an executable the kernel starts without a dynamic loader: no PT_INTERP, and either
    * ET_EXEC or a PIE (static-pie, which does have PT_DYNAMIC for its self-relocation). Shared
    * libraries, relocatable objects and core files are not static executables.
+   *
+   * @throws {@link ElfError} `BAD_DYNAMIC` as {@link dynamic} does (for ET_DYN files).
    */
   get isStaticExecutable(): boolean {
     if (this.segments.some((s) => s.type === PT.INTERP)) return false;
