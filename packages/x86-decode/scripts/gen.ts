@@ -316,10 +316,10 @@ function parseLine(line: string, where: string): Entry[] {
     toks.shift();
   }
   const mn = toks.shift();
-  if (!mn || !/^(\{vex\})?[a-z0-9][a-z0-9._{}]*(\/(\{vex\})?[a-z0-9][a-z0-9._{}]*)?$/.test(mn))
+  if (!mn || !/^(\{vex\})?[a-z0-9][a-z0-9._{}()~]*(\/(\{vex\})?[a-z0-9][a-z0-9._{}()~]*)?$/.test(mn))
     throw new DataError(`${where}: bad or missing mnemonic "${mn ?? ""}"`);
   // `{vex}name`: objdump's pseudo-prefix for VEX forms of instructions that also have an EVEX form.
-  const [att, intel = att] = mn.replace(/\{vex\}/g, "{vex} ").split("/") as [string, string?];
+  const [att, intel = att] = mn.replace(/\{vex\}/g, "{vex} ").replace(/~/g, " ").split("/") as [string, string?];
   const opsTok = toks.shift();
   if (toks.length > 0) throw new DataError(`${where}: unexpected "${toks.join(" ")}" (operands must not contain spaces)`);
   const operands = opsTok ? opsTok.split(",") : [];

@@ -158,7 +158,7 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
       case 0x9b:
         // FWAIT before an x87 opcode is taken as a prefix (objdump prints `fstsw` for 9B DF E0);
         // otherwise it is the one-byte FWAIT instruction.
-        if (fwaitPrefixes(code, p + 1, end, m64)) {
+        if (fwaitPrefixes(code, p, offset, end, m64)) {
           rex = 0;
           p++;
           continue;
@@ -867,15 +867,27 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
   return length;
 }
 
-/** Do the bytes from `q` (more prefixes, then the opcode) make 9B a prefix of an x87 opcode? */
-function fwaitPrefixes(code: Uint8Array, q: number, end: number, m64: boolean): boolean {
-  while (q < end) {
-    const c = code[q]!;
-    if (c >= 0xd8 && c <= 0xdf) return true;
-    if (!(isLegacyPrefix(c) || c === 0x9b || (m64 && (c & 0xf0) === 0x40))) return false;
-    q++;
+/**
+ * Is the 9B at `p` a prefix of an x87 opcode (objdump's rule)? Prefix scanning stops at a 9B
+ * that follows another prefix byte, or at the first non-prefix byte; 9B is a prefix when the byte
+ * after that stop is D8-DF. A 9B after other prefixes looks only at the next byte.
+ */
+function fwaitPrefixes(code: Uint8Array, p: number, offset: number, end: number, m64: boolean): boolean {
+  let q = p + 1;
+  if (p === offset) {
+    while (q < end) {
+      const c = code[q]!;
+      if (c === 0x9b) {
+        q++;
+        break;
+      }
+      if (!(isLegacyPrefix(c) || (m64 && (c & 0xf0) === 0x40))) break;
+      q++;
+    }
   }
-  return false;
+  if (q >= end) return false;
+  const c = code[q]!;
+  return c >= 0xd8 && c <= 0xdf;
 }
 
 function isLegacyPrefix(b: number): boolean {
