@@ -1,1 +1,131 @@
-console.log("xmc");
+/**
+ * xmc — the reference app. Commands: disasm (more arrive with the simulator and tracing).
+ * Errors print as one line and exit non-zero; `--debug` shows the stack.
+ */
+import { readFileSync } from "node:fs";
+import { ElfError } from "@xmc/elf";
+import { parseAddress, parseArgs } from "./args.ts";
+import { disasm } from "./disasm.ts";
+import { UsageError } from "./errors.ts";
+
+const HELP = `xmc — zero-overhead tracing of x86 code, and the machine to check it on
+
+Usage: xmc <command> [options]
+
+Commands:
+  disasm    disassemble an ELF file as GNU objdump -d prints it
+  help      show help for a command (xmc help disasm)
+
+Global options: --help, --debug (show stack traces), --version
+`;
+
+const DISASM_HELP = `Usage: xmc disasm [--syntax att|intel] [--section NAME] [--start ADDR --stop ADDR] [--json] FILE
+
+Prints objdump-style lines ("  401000:\\t48 89 e5             \\tmov    %rsp,%rbp") with
+<symbol>: headers; --json prints one object per instruction per line:
+{"addr":"0x401000","len":3,"bytes":"4889e5","text":"mov    %rsp,%rbp"}
+
+Options:
+  --syntax att|intel   AT&T (default, as objdump -d) or Intel (as objdump -d -M intel)
+  --section NAME       only this section (default: every executable section)
+  --start ADDR         first address to print (hex 0x... or decimal)
+  --stop ADDR          stop before this address
+  --json               JSON lines instead of text
+
+Examples:
+  xmc disasm /bin/true
+  xmc disasm --section .text --start 0x401000 --stop 0x401040 prog
+  xmc disasm --json prog | head
+`;
+
+function out(s: string): void {
+  process.stdout.write(s);
+}
+
+function runDisasm(argv: string[]): number {
+  const { flags, positional } = parseArgs(
+    argv,
+    {
+      syntax: { value: true },
+      section: { value: true },
+      start: { value: true },
+      stop: { value: true },
+      json: { value: false },
+      help: { value: false },
+      debug: { value: false },
+    },
+    "disasm",
+  );
+  if (flags.has("help")) {
+    out(DISASM_HELP);
+    return 0;
+  }
+  const syntax = (flags.get("syntax") as string | undefined) ?? "att";
+  if (syntax !== "att" && syntax !== "intel")
+    throw new UsageError(`xmc disasm: --syntax must be att or intel, not "${syntax}"`);
+  if (positional.length !== 1) throw new UsageError("xmc disasm: give exactly one FILE (see xmc disasm --help)");
+  const file = positional[0]!;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`xmc disasm: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 1);
+  }
+  const start = flags.has("start") ? parseAddress(flags.get("start") as string, "--start") : undefined;
+  const stop = flags.has("stop") ? parseAddress(flags.get("stop") as string, "--stop") : undefined;
+  if (start !== undefined && stop !== undefined && stop < start)
+    throw new UsageError("xmc disasm: --stop is below --start");
+  // Buffer output: one write per ~64 KiB.
+  let buf = "";
+  const write = (s: string) => {
+    buf += s;
+    if (buf.length > 65536) {
+      process.stdout.write(buf);
+      buf = "";
+    }
+  };
+  disasm(file, bytes, { syntax, section: flags.get("section") as string | undefined, start, stop, json: flags.has("json") }, write);
+  process.stdout.write(buf);
+  return 0;
+}
+
+export function main(argv: string[]): number {
+  const debug = argv.includes("--debug");
+  const args = argv.filter((a) => a !== "--debug");
+  try {
+    const [cmd, ...rest] = args;
+    switch (cmd) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        if (rest[0] === "disasm") out(DISASM_HELP);
+        else out(HELP);
+        return 0;
+      case "--version":
+        out("xmc 0.0.0\n");
+        return 0;
+      case "disasm":
+        return runDisasm(rest);
+      default:
+        throw new UsageError(`xmc: unknown command "${cmd}" (try xmc --help)`);
+    }
+  } catch (e) {
+    if (debug) process.stderr.write(`${(e as Error).stack}\n`);
+    if (e instanceof UsageError) {
+      process.stderr.write(`${e.message}\n`);
+      return e.exitCode;
+    }
+    if (e instanceof ElfError) {
+      process.stderr.write(`xmc: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`xmc: internal error: ${(e as Error).message ?? String(e)} (run with --debug for details)\n`);
+    return 70;
+  }
+}
+
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+});
+process.exitCode = main(process.argv.slice(2));

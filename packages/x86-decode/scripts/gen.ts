@@ -143,6 +143,7 @@ const FLAGS: Record<string, number> = {
   xyz: F.Xyz,
   rndafter: F.RndAfter,
   keep: F.Keep,
+  intelbare: F.IntelBare,
 };
 
 const BRANCHES: Record<string, Br> = {
@@ -230,6 +231,8 @@ interface Entry {
   branch: Br;
   tuple: Tuple;
   name: string;
+  /** `notag`: objdump never prints `{evex}` on this EVEX form. */
+  noTag?: boolean;
 }
 
 function parseOperand(tok: string, where: string): { method: Method; size: Size } {
@@ -332,10 +335,12 @@ function parseLine(line: string, where: string): Entry[] {
   let flags = 0;
   let branch = Br.None;
   let tuple = Tuple.None;
+  let noTag = false;
   for (const f of flagPart.trim().split(/\s+/).filter(Boolean)) {
     if (f in FLAGS) flags |= FLAGS[f]!;
     else if (f in BRANCHES) branch = BRANCHES[f]!;
     else if (f.startsWith("t=") && f.slice(2) in TUPLES) tuple = TUPLES[f.slice(2)]!;
+    else if (f === "notag") noTag = true;
     else throw new DataError(`${where}: unknown flag "${f}"`);
   }
   const isVex = map >= OpMap.V0F && map <= OpMap.V0F3A;
@@ -363,6 +368,7 @@ function parseLine(line: string, where: string): Entry[] {
       branch,
       tuple,
       name,
+      noTag,
     });
   }
   return out;
@@ -422,6 +428,24 @@ for (const file of readdirSync(dataDir)
       throw e;
     }
   });
+}
+
+// EVEX forms whose mnemonic also has a VEX encoding at the same map/opcode/prefix (and W):
+// objdump marks them `{evex}` when nothing in the encoding needs EVEX.
+const method = (o: string) => o.replace(/[a-z0-9]*$/, "").replace("U", "W");
+for (const e of entries) {
+  if (e.map < OpMap.E0F || e.map > OpMap.E0F3A) continue;
+  const vmap = e.map - OpMap.E0F + OpMap.V0F;
+  const twin = entries.find(
+    (v) =>
+      v.map === vmap &&
+      v.opcode === e.opcode &&
+      v.quals.prefix === e.quals.prefix &&
+      v.att === e.att &&
+      v.operands.length === e.operands.length &&
+      v.operands.every((o, i) => method(o) === method(e.operands[i]!)),
+  );
+  if (twin && !e.noTag) e.flags |= F.EvexTag;
 }
 
 // Interned tables.

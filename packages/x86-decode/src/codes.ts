@@ -175,12 +175,16 @@ export const enum F {
   Bcst64 = 1 << 25,
   /** AT&T keeps the Intel operand order (objdump: ENTER, BOUND, MONITOR, MWAIT...). */
   Keep = 1 << 29,
+  /** Intel syntax prints no operands (objdump: MONITOR, MWAIT and their X forms). */
+  IntelBare = 1 << 30,
   /** AT&T: memory source of ambiguous size gets an `x`/`y` suffix (VL 128/256); Intel shows `{1toN}` then. */
   Xy = 1 << 26,
   /** As Xy, and `z` at VL 512 too (the destination is XMM or a mask at every VL). */
   Xyz = 1 << 27,
   /** AT&T: the rounding operand follows the last source instead of preceding it (vcvtsi2ss...). */
   RndAfter = 1 << 28,
+  /** EVEX form with a same-named VEX form: objdump prints `{evex}` when the encoding could have been VEX. */
+  EvexTag = 1 << 31,
 }
 
 /** Branch kinds (FORM_BRANCH). */
@@ -231,6 +235,7 @@ export const enum Tuple {
   T1F32 = 18,
   T1F64 = 19,
 }
+
 /**
  * 3DNow! (0F 0F /r ib): the imm8 suffix selects the operation (AMD 3DNow! Technology Manual,
  * AMD APM Vol. 5). Names without their common leading `p` (the data's mnemonic is `p{3dnow}`);

@@ -86,6 +86,7 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
   out.memIndex = Reg.None;
   out.memScale = 1;
   out.memDisp = 0;
+  out.memDispHi = 0;
   out.ripRelative = false;
   out.bcst = 0;
   out.immLo = 0;
@@ -726,11 +727,8 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         out.dispSize = n;
         let lo = code[p]! | (code[p + 1]! << 8);
         if (n >= 4) lo |= (code[p + 2]! << 16) | (code[p + 3]! << 24);
-        out.memDisp = n === 8 ? lo >>> 0 : n === 4 ? lo >>> 0 : lo;
-        if (n === 8) {
-          const hi = code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24);
-          out.memDisp = (lo >>> 0) + hi * 4294967296;
-        }
+        out.memDisp = n >= 4 ? lo >>> 0 : lo;
+        out.memDispHi = n === 8 ? code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24) : 0;
         p += n;
         memOperand = true;
         bits = gprSize(size, osize);
@@ -834,7 +832,8 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
     let esz = flags & F.Bcst64 ? 8 : flags & F.Bcst16 ? 2 : 4;
     if (out.evexB) {
       if (!(flags & (F.Bcst16 | F.Bcst32 | F.Bcst64))) return fail(out, DecodeError.Invalid);
-      out.bcst = vl / 8 / esz;
+      // Half-vector conversions (vcvtps2pd...) broadcast one element per destination element.
+      out.bcst = (tuple === Tuple.HV ? vl / 16 : vl / 8) / esz;
     }
     if (out.dispSize === 1) out.memDisp *= disp8Scale(tuple, vl, out.evexB, esz, w);
     if (out.evexB) esz = 0;

@@ -213,6 +213,19 @@ function roundingOperand(insn: Instruction): number {
   return -1;
 }
 
+function isHighVec(r: number): boolean {
+  return r >= Reg.XMM0 && r < Reg.K0 && (r - Reg.XMM0) % 32 >= 16;
+}
+
+/** objdump's `{evex} ` pseudo-prefix: an EVEX encoding that VEX could have expressed. */
+function evexTag(insn: Instruction): string {
+  if (!(insn.flags & F.EvexTag) || !(insn.prefixes & Prefix.Evex)) return "";
+  if (insn.evexMask || insn.evexZ || insn.evexB) return "";
+  if (((insn.code[insn.offset + insn.prefixCount + 3]! >> 5) & 3) >= 2) return ""; // EVEX.L'L
+  for (let k = 0; k < insn.opCount; k++) if (insn.opKind[k] === OpKind.Reg && isHighVec(insn.opReg[k]!)) return "";
+  return isHighVec(insn.memIndex) ? "" : "{evex} ";
+}
+
 function attMnemonic(insn: Instruction): string {
   let m = fwaitName(insn, expandCc(insn, MNEMONIC_ATT[insn.mnemonicId]!));
   if (insn.flags & (F.Xy | F.Xyz) && !insn.bcst && hasMemOperand(insn)) {
@@ -250,7 +263,7 @@ function attMem(insn: Instruction, k: number): string {
     return `%${seg}:(%${REG_NAMES[insn.memBase]})`;
   }
   if (segmentShown(insn)) s = `%${REG_NAMES[insn.segment]}:`;
-  if (method === Method.O) return `${s}0x${hexAddr(insn.memDisp, insn.asize === 64 ? 64 : 32)}`;
+  if (method === Method.O) return `${s}0x${moffsText(insn)}`;
   const base = insn.memBase;
   let index = insn.memIndex;
   const hasSib = insn.sib >= 0;
@@ -258,7 +271,9 @@ function attMem(insn: Instruction, k: number): string {
   let showIz = false;
   if (hasSib && index === Reg.None && insn.asize !== 16) {
     const scaleBits = insn.sib >> 6;
-    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64)) showIz = true;
+    // ... and (objdump) whenever a base other than rSP/r12 is present.
+    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64) || (base !== Reg.None && (insn.sib & 7) !== 4))
+      showIz = true;
   }
   if (showIz) index = a64 ? Reg.RIZ : Reg.EIZ;
   if (base === Reg.None && index === Reg.None) {
@@ -279,6 +294,11 @@ function attMem(insn: Instruction, k: number): string {
   s += ")";
   if (insn.bcst) s += `{1to${insn.bcst}}`;
   return s;
+}
+
+function moffsText(insn: Instruction): string {
+  if (insn.dispSize === 8) return hex64(insn.memDisp, insn.memDispHi);
+  return (insn.memDisp >>> 0).toString(16);
 }
 
 function isXlat(insn: Instruction, k: number): boolean {
@@ -307,7 +327,7 @@ function ripComment(insn: Instruction, opts: FormatOptions | undefined): string 
 export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
   if (insn.error !== 0) return "(bad)";
   const { pre, jccHint } = prefixText(insn, false);
-  let mn = pre + attMnemonic(insn) + jccHint;
+  let mn = pre + evexTag(insn) + attMnemonic(insn) + jccHint;
   const n = insn.opCount;
   if (n === 0) return mn;
   const parts: string[] = [];
@@ -372,7 +392,7 @@ function intelMem(insn: Instruction, k: number): string {
   const method = OPERAND_METHOD[insn.opId[k]!]!;
   const bits = insn.opBits[k]!;
   let ptr = method === Method.M && OPERAND_SIZE[insn.opId[k]!] === 0 ? "" : (PTR[bits] ?? "");
-  if (insn.bcst) ptr = BCST[insn.vl / 8 / insn.bcst] ?? "";
+  if (insn.bcst) ptr = BCST[insn.flags & F.Bcst64 ? 8 : insn.flags & F.Bcst16 ? 2 : 4] ?? "";
   if (method === Method.X || method === Method.Y) {
     const r = insn.asize === 64 ? Reg.RAX : insn.asize === 32 ? Reg.EAX : Reg.AX;
     if (method === Method.Y) return `${ptr}es:[${REG_NAMES[r + 7]}]`;
@@ -384,12 +404,12 @@ function intelMem(insn: Instruction, k: number): string {
     return `${ptr}${sg}:[${REG_NAMES[insn.memBase]}]`;
   }
   let seg = segmentShown(insn) ? `${REG_NAMES[insn.segment]}:` : "";
-  if (method === Method.O) return `${ptr}${seg || "ds:"}0x${hexAddr(insn.memDisp, insn.asize === 64 ? 64 : 32)}`;
+  if (method === Method.O) return `${seg || "ds:"}0x${moffsText(insn)}`;
   const base = insn.memBase;
   let index = insn.memIndex;
   if (insn.sib >= 0 && index === Reg.None && insn.asize !== 16) {
     const scaleBits = insn.sib >> 6;
-    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64))
+    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64) || (base !== Reg.None && (insn.sib & 7) !== 4))
       index = insn.asize === 64 ? Reg.RIZ : Reg.EIZ;
   }
   if (base === Reg.None && index === Reg.None) {
@@ -416,9 +436,9 @@ function intelMem(insn: Instruction, k: number): string {
 export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
   if (insn.error !== 0) return "(bad)";
   const { pre, jccHint } = prefixText(insn, true);
-  let mn = pre + fwaitName(insn, expandCc(insn, MNEMONIC_INTEL[insn.mnemonicId]!)) + jccHint;
+  let mn = pre + evexTag(insn) + fwaitName(insn, expandCc(insn, MNEMONIC_INTEL[insn.mnemonicId]!)) + jccHint;
   const cc = ccConsumed;
-  const n = insn.opCount;
+  const n = insn.flags & F.IntelBare ? 0 : insn.opCount;
   if (n === 0) return mn;
   const parts: string[] = [];
   const rk = roundingOperand(insn);

@@ -142,6 +142,8 @@ export class Instruction {
   memIndex: number = Reg.None;
   memScale = 1;
   memDisp = 0;
+  /** High 32 bits of a 64-bit moffs (A0-A3 with 64-bit addressing); `memDisp` then holds the low 32 bits. */
+  memDispHi = 0;
   /** Memory operand is RIP/EIP-relative. */
   ripRelative = false;
   /** EVEX broadcast element count (0 = no broadcast). */
