@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { requireTools } from "@xmc/tooling/test-tools";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { parseElf, parseStapsdtNotes, parseUsdtArguments, type UsdtProbe } from "../src/index.ts";
-import { Scratch } from "./helpers/build.ts";
+import { requireSdtHeader, Scratch } from "./helpers/build.ts";
 import { parseStapsdt, readelf } from "./helpers/readelf.ts";
 
 const PROBES_C = `#include <sys/sdt.h>
@@ -77,7 +77,8 @@ function checkAgainstReadelf(path: string): UsdtProbe[] {
   return ours;
 }
 
-const ok = requireTools("gcc", "readelf");
+const sdt = requireSdtHeader();
+const ok = requireTools("gcc", "readelf") && sdt;
 
 describe.skipIf(!ok)("USDT probes from sys/sdt.h, compiled now with gcc", () => {
   const scratch = new Scratch("usdt");
@@ -146,7 +147,7 @@ describe.skipIf(!ok)("USDT probes from sys/sdt.h, compiled now with gcc", () => 
   });
 });
 
-const muslOk = requireTools("musl-gcc", "readelf");
+const muslOk = requireTools("musl-gcc", "readelf") && sdt;
 
 describe.skipIf(!muslOk)("USDT probes in a static musl program", () => {
   const scratch = new Scratch("usdt-musl");

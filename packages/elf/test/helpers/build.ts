@@ -1,8 +1,9 @@
 // Compiles small programs into a temporary directory at test time.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { skipsForbidden } from "@xmc/tooling/test-tools";
 
 /** A scratch directory for one test file; call `cleanup()` in afterAll. */
 export class Scratch {
@@ -38,3 +39,17 @@ export class Scratch {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * True when <sys/sdt.h> (Debian: systemtap-sdt-dev) is installed. When it is not: a loud
+ * notice and false (the caller skips), or an error where skips are forbidden (CI).
+ */
+export function requireSdtHeader(): boolean {
+  if (SDT_HEADERS.some((p) => existsSync(p))) return true;
+  const msg = "required header sys/sdt.h missing (install systemtap-sdt-dev: see .ci/run)";
+  if (skipsForbidden()) throw new Error(`${msg}; skips are forbidden here (XMC_FORBID_SKIP)`);
+  process.stderr.write(`\n!!!!!!!! SKIPPING: ${msg} !!!!!!!!\n\n`);
+  return false;
+}
+
+const SDT_HEADERS = ["/usr/include/x86_64-linux-gnu/sys/sdt.h", "/usr/include/sys/sdt.h"];
