@@ -65,16 +65,16 @@ function runDisasm(argv: string[]): number {
     throw new UsageError(`xmc disasm: --syntax must be att or intel, not "${syntax}"`);
   if (positional.length !== 1) throw new UsageError("xmc disasm: give exactly one FILE (see xmc disasm --help)");
   const file = positional[0]!;
+  const start = flags.has("start") ? parseAddress(flags.get("start") as string, "--start") : undefined;
+  const stop = flags.has("stop") ? parseAddress(flags.get("stop") as string, "--stop") : undefined;
+  if (start !== undefined && stop !== undefined && stop < start)
+    throw new UsageError("xmc disasm: --stop is below --start");
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(file);
   } catch (e) {
     throw new UsageError(`xmc disasm: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 1);
   }
-  const start = flags.has("start") ? parseAddress(flags.get("start") as string, "--start") : undefined;
-  const stop = flags.has("stop") ? parseAddress(flags.get("stop") as string, "--stop") : undefined;
-  if (start !== undefined && stop !== undefined && stop < start)
-    throw new UsageError("xmc disasm: --stop is below --start");
   // Buffer output: one write per ~64 KiB.
   let buf = "";
   const write = (s: string) => {
