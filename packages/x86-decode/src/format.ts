@@ -226,6 +226,23 @@ function evexTag(insn: Instruction): string {
   return isHighVec(insn.memIndex) ? "" : "{evex} ";
 }
 
+/**
+ * Gathers whose destination, index and (VEX) mask registers are not all different: objdump
+ * appends `/(bad)` to the clashing operands (bit k = Intel operand k). With EVEX only the index
+ * is marked, and only in AT&T syntax.
+ */
+function gatherClash(insn: Instruction, intel: boolean): number {
+  if (insn.opCount < 2 || insn.opKind[0] !== OpKind.Reg || insn.opKind[1] !== OpKind.Mem) return 0;
+  if (OPERAND_METHOD[insn.opId[1]!] !== Method.MV) return 0;
+  const num = (r: number) => (r - Reg.XMM0) % 32;
+  const d = num(insn.opReg[0]!);
+  const x = num(insn.memIndex);
+  if (insn.prefixes & Prefix.Evex) return d === x && !intel ? 2 : 0;
+  if (insn.opCount < 3) return 0;
+  const m = num(insn.opReg[2]!);
+  return (d === x || d === m ? 1 : 0) | (x === d || x === m ? 2 : 0) | (m === d || m === x ? 4 : 0);
+}
+
 function attMnemonic(insn: Instruction): string {
   let m = fwaitName(insn, expandCc(insn, MNEMONIC_ATT[insn.mnemonicId]!));
   if (insn.flags & (F.Xy | F.Xyz) && !insn.bcst && hasMemOperand(insn)) {
@@ -334,6 +351,7 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
   const indirect = isIndirectBranch(insn);
   const cc = ccConsumed;
   const rk = roundingOperand(insn);
+  const clash = gatherClash(insn, false);
   const rounding = rk < 0 ? "" : insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
   for (let k = n - 1; k >= 0; k--) {
     const kind = insn.opKind[k]!;
@@ -364,6 +382,7 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
       case OpKind.One:
         continue;
     }
+    if (clash & (1 << k)) t += "/(bad)";
     if (k === 0 && insn.evexMask) t += `{%k${insn.evexMask}}`;
     if (k === 0 && insn.evexZ) t += "{z}";
     if (k === rk && !(insn.flags & F.RndAfter)) parts.push(rounding);
@@ -442,6 +461,7 @@ export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
   if (n === 0) return mn;
   const parts: string[] = [];
   const rk = roundingOperand(insn);
+  const clash = gatherClash(insn, true);
   for (let k = 0; k < n; k++) {
     const kind = insn.opKind[k]!;
     let t = "";
@@ -469,6 +489,7 @@ export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
         t = "1";
         break;
     }
+    if (clash & (1 << k)) t += "/(bad)";
     if (k === 0 && insn.evexMask) t += `{k${insn.evexMask}}`;
     if (k === 0 && insn.evexZ) t += "{z}";
     parts.push(t);
