@@ -49,8 +49,8 @@ function workspaceDirs() {
 if (mode === "start") {
   install();
   build();
-  const args = process.argv.slice(3);
-  process.exit(sh("node", ["apps/cli/dist/xmc.js", "demo", ...args]));
+  // Until `xmc demo` exists (issue 9), the start command disassembles a bundled example.
+  process.exit(sh("node", ["apps/cli/dist/xmc.js", "disasm", "apps/cli/examples/hello"]));
 } else if (mode === "test") {
   install();
   build();
