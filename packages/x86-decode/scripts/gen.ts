@@ -287,12 +287,21 @@ function parseLine(line: string, where: string): Entry[] {
   while (toks.length > 0) {
     const t = toks[0]!;
     let q: RegExpExecArray | null;
-    if ((q = /^\/([0-7])$/.exec(t))) (set("reg", +q[1]!), (modrm = true));
-    else if (t === "/r") modrm = true;
-    else if (t === "mem") (set("mod", 0), (modrm = true));
-    else if (t === "reg") (set("mod", 1), (modrm = true));
-    else if ((q = /^rm([0-7])$/.exec(t))) (set("rm", +q[1]!), set("mod", 1), (modrm = true));
-    else if ((q = /^=([0-9a-f]{2})$/.exec(t))) {
+    if ((q = /^\/([0-7])$/.exec(t))) {
+      set("reg", +q[1]!);
+      modrm = true;
+    } else if (t === "/r") modrm = true;
+    else if (t === "mem") {
+      set("mod", 0);
+      modrm = true;
+    } else if (t === "reg") {
+      set("mod", 1);
+      modrm = true;
+    } else if ((q = /^rm([0-7])$/.exec(t))) {
+      set("rm", +q[1]!);
+      set("mod", 1);
+      modrm = true;
+    } else if ((q = /^=([0-9a-f]{2})$/.exec(t))) {
       const b = Number.parseInt(q[1]!, 16);
       if (b >> 6 !== 3) throw new DataError(`${where}: =XX must be a register-form ModRM`);
       set("mod", 1);
@@ -319,12 +328,21 @@ function parseLine(line: string, where: string): Entry[] {
     toks.shift();
   }
   const mn = toks.shift();
-  if (!mn || !/^(\{vex\})?[a-z0-9][a-z0-9._{}()~]*(\/(\{vex\})?[a-z0-9][a-z0-9._{}()~]*)?$/.test(mn))
+  // `(bad)`: the encodings this entry selects are invalid (it overrides a less specific form).
+  if (
+    !mn ||
+    (mn !== "(bad)" &&
+      !/^(\{vex\})?[a-z0-9][a-z0-9._{}()~-]*(\/(\{vex\})?[a-z0-9][a-z0-9._{}()~-]*)?$/.test(mn))
+  )
     throw new DataError(`${where}: bad or missing mnemonic "${mn ?? ""}"`);
   // `{vex}name`: objdump's pseudo-prefix for VEX forms of instructions that also have an EVEX form.
-  const [att, intel = att] = mn.replace(/\{vex\}/g, "{vex} ").replace(/~/g, " ").split("/") as [string, string?];
+  const [att, intel = att] = mn
+    .replace(/\{vex\}/g, "{vex} ")
+    .replace(/~/g, " ")
+    .split("/") as [string, string?];
   const opsTok = toks.shift();
-  if (toks.length > 0) throw new DataError(`${where}: unexpected "${toks.join(" ")}" (operands must not contain spaces)`);
+  if (toks.length > 0)
+    throw new DataError(`${where}: unexpected "${toks.join(" ")}" (operands must not contain spaces)`);
   const operands = opsTok ? opsTok.split(",") : [];
   if (operands.length > 5) throw new DataError(`${where}: more than 5 operands`);
   for (const o of operands) {
@@ -401,11 +419,97 @@ function fastInfo(e: Entry): number {
       else if (size === Size.v) v++;
       else return 0;
     } else if (method === Method.O) moffs++;
-    else if (method === Method.A || method === Method.L || method === Method.S || method === Method.M || method === Method.R)
+    else if (
+      method === Method.A ||
+      method === Method.L ||
+      method === Method.S ||
+      method === Method.M ||
+      method === Method.R
+    )
       return 0;
   }
   if (z + v + moffs > 1 || fixed > 7) return 0;
   return 2 | (fixed << 2) | (z << 5) | (v << 6) | (moffs << 7);
+}
+
+/**
+ * Fast-path info shared by every leaf under `ref`, or 0 when some encoding under it is
+ * invalid or the leaves need different immediates or default operand sizes.
+ */
+function subtreeFastInfo(ref: number): number {
+  const leaves: Entry[] = [];
+  const visit = (r: number): boolean => {
+    if (r === 0) return false;
+    if (r < 0) {
+      leaves.push(forms[-1 - r]!);
+      return true;
+    }
+    const kind = nodes[r]! as Node;
+    const n =
+      kind === Node.Prefix || kind === Node.L
+        ? 4
+        : kind === Node.Reg || kind === Node.Rm
+          ? 8
+          : kind === Node.OSize || kind === Node.ASize
+            ? 3
+            : 2;
+    if (kind === Node.L) return false;
+    for (let i = 0; i < n; i++) if (!visit(nodes[r + 1 + i]!)) return false;
+    return true;
+  };
+  if (!visit(ref)) return 0;
+  const info = fastInfo(leaves[0]!);
+  const sizeFlags = leaves[0]!.flags & (F.D64 | F.F64);
+  for (const e of leaves) if (fastInfo(e) !== info || (e.flags & (F.D64 | F.F64)) !== sizeFlags) return 0;
+  return info;
+}
+
+/**
+ * Fast-path info for one legacy opcode under fixed (mode, 66 present, mod class, ModRM.reg):
+ * walks the decode tree choosing those, and requires every other choice (W, rm, operand
+ * size, address size) to lead to valid forms with the same info and D64/F64 flags.
+ * 0 = take the slow path.
+ */
+function fastFor(ref: number, m64: boolean, has66: boolean, isReg: boolean, reg: number): number {
+  const leaves: Entry[] = [];
+  const visit = (r: number): boolean => {
+    if (r === 0) return false;
+    if (r < 0) {
+      leaves.push(forms[-1 - r]!);
+      return true;
+    }
+    const kind = nodes[r]! as Node;
+    const child = (i: number) => visit(nodes[r + 1 + i]!);
+    switch (kind) {
+      case Node.Prefix:
+        return child(has66 ? 1 : 0);
+      case Node.Mode:
+        return child(m64 ? 0 : 1);
+      case Node.Mod:
+        return child(isReg ? 1 : 0);
+      case Node.Reg:
+        return child(reg);
+      case Node.L:
+        return false;
+      default: {
+        const n = kind === Node.Rm ? 8 : kind === Node.OSize || kind === Node.ASize ? 3 : 2;
+        for (let i = 0; i < n; i++) {
+          if (kind === Node.OSize && i === 2 && !m64) continue; // no 64-bit operand size outside 64-bit mode
+          if (kind === Node.ASize && i === 2 && !m64) continue;
+          if (kind === Node.ASize && i === 0 && m64) continue;
+          if (kind === Node.W && i === 1 && !m64) continue;
+          if (!child(i)) return false;
+        }
+        return true;
+      }
+    }
+  };
+  if (!visit(ref)) return 0;
+  const info = fastInfo(leaves[0]!);
+  const sizeFlags = leaves[0]!.flags & (F.D64 | F.F64);
+  for (const e of leaves) if (fastInfo(e) !== info || (e.flags & (F.D64 | F.F64)) !== sizeFlags) return 0;
+  if (has66 && info & 0x60 && leaves.some((e) => e.flags & F.P66)) return 0;
+  return info | (sizeFlags & F.D64 ? 0x100 : 0) | (sizeFlags & F.F64 ? 0x200 : 0);
 }
 
 // ---- build -------------------------------------------------------------------------------
@@ -512,13 +616,18 @@ function build(cands: Entry[], dimIndex: number, where: string): number {
   };
   const sorted = [...cands].sort((a, b) => rank(b) - rank(a));
   if (sorted.length > 1 && rank(sorted[0]!) === rank(sorted[1]!)) {
-    process.stderr.write(`gen: ${sorted[0]!.where} and ${sorted[1]!.where} select the same encoding (${where})\n`);
+    process.stderr.write(
+      `gen: ${sorted[0]!.where} and ${sorted[1]!.where} select the same encoding (${where})\n`,
+    );
     process.exit(1);
   }
+  if (sorted[0]!.att === "(bad)") return 0;
   return -1 - formOf(sorted[0]!);
 }
 
 const roots = new Int32Array(OpMap.Count * 256);
+/** Legacy maps only: (map*256+opcode) << 6 | (not 64-bit) << 5 | (66) << 4 | (mod==3) << 3 | reg. */
+const fastTable = new Uint16Array(4 * 256 * 64);
 const lengthInfo = new Uint8Array(OpMap.Count * 256);
 for (let map = 0; map < OpMap.Count; map++) {
   for (let op = 0; op < 256; op++) {
@@ -532,7 +641,16 @@ for (let map = 0; map < OpMap.Count; map++) {
     }
     const root = build(cands, 0, `map ${map} opcode ${op.toString(16)}`);
     roots[map * 256 + op] = root;
-    lengthInfo[map * 256 + op] = (modrm ? 1 : 0) | (root < 0 && map <= OpMap.M0F3A ? fastInfo(forms[-1 - root]!) : 0);
+    lengthInfo[map * 256 + op] = (modrm ? 1 : 0) | (map <= OpMap.M0F3A ? subtreeFastInfo(root) : 0);
+    if (map <= OpMap.M0F3A) {
+      for (let combo = 0; combo < 64; combo++) {
+        const m64 = (combo & 32) === 0;
+        const has66 = (combo & 16) !== 0;
+        const isReg = (combo & 8) !== 0;
+        const reg = combo & 7;
+        fastTable[((map * 256 + op) << 6) | combo] = fastFor(root, m64, has66, isReg, reg);
+      }
+    }
   }
 }
 
@@ -579,6 +697,8 @@ export const OPERAND_SIZE: Uint8Array = new Uint8Array([${hex(sizes)}]);
 export const NODES: Int32Array = new Int32Array([${hex(nodes)}]);
 /** Root ref per (map * 256 + opcode). */
 export const ROOTS: Int32Array = new Int32Array([${hex(roots)}]);
+/** Length fast path per (legacy map*256+opcode)<<6 | (not 64-bit)<<5 | (66)<<4 | (mod==3)<<3 | ModRM.reg: fastInfo bits, 0x100 D64, 0x200 F64; 0 = slow path. */
+export const FAST_LENGTH: Uint16Array = new Uint16Array([${hex(fastTable)}]);
 /** Bit 0: opcode has ModRM; bits 1-7: length fast-path info (see gen.ts fastInfo). Per (map * 256 + opcode). */
 export const OPCODE_INFO: Uint8Array = new Uint8Array([${hex(lengthInfo)}]);
 `;
@@ -589,7 +709,9 @@ if (process.argv.includes("--check")) {
     cur = readFileSync(outFile, "utf8");
   } catch {}
   if (cur !== out) {
-    process.stderr.write("gen:check: src/generated/tables.ts is stale; run `pnpm gen` in packages/x86-decode\n");
+    process.stderr.write(
+      "gen:check: src/generated/tables.ts is stale; run `pnpm gen` in packages/x86-decode\n",
+    );
     process.exit(1);
   }
   process.stdout.write("gen:check: generated tables are up to date\n");

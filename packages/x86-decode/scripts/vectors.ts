@@ -217,7 +217,11 @@ function objdumpAll(mode: 32 | 64, vs: Vector[]): { len: number; att: string; in
   const src = [`.text`, mode === 32 ? ".code32" : ".code64"];
   vs.forEach((v, i) => {
     // One section per vector: every case starts at address 0, and objdump restarts decoding.
-    src.push(`.section .t${i},"ax"`, `v${i}:`, `.byte ${v.bytes.map((b) => `0x${b.toString(16)}`).join(",")}`);
+    src.push(
+      `.section .t${i},"ax"`,
+      `v${i}:`,
+      `.byte ${v.bytes.map((b) => `0x${b.toString(16)}`).join(",")}`,
+    );
   });
   const s = join(dir, `v${mode}.s`);
   const o = join(dir, `v${mode}.o`);
@@ -238,7 +242,10 @@ function objdumpAll(mode: 32 | 64, vs: Vector[]): { len: number; att: string; in
       }
       const m = /^\s*[0-9a-f]+:\t([0-9a-f ]+)\t(.*)$/.exec(line);
       if (m && cur >= 0 && res[cur] === undefined) {
-        res[cur] = { len: m[1]!.trim().split(/\s+/).length, text: m[2]!.replace(/\s+<[^>]*>/g, "").trimEnd() };
+        res[cur] = {
+          len: m[1]!.trim().split(/\s+/).length,
+          text: m[2]!.replace(/\s+<[^>]*>/g, "").trimEnd(),
+        };
       }
     }
     return res;

@@ -5,7 +5,7 @@
  */
 
 /** Operand addressing methods (SDM Vol. 2 Appendix A notation, plus our own for EVEX). */
-export const enum Method {
+export enum Method {
   None = 0,
   E = 1,
   G = 2,
@@ -42,7 +42,7 @@ export const enum Method {
 }
 
 /** Operand sizes. */
-export const enum Size {
+export enum Size {
   None = 0,
   b = 1,
   w = 2,
@@ -79,7 +79,7 @@ export const enum Size {
 }
 
 /** Fixed operands (Method.Fixed); the code is stored as the size. */
-export const enum Fixed {
+export enum Fixed {
   AL = 1,
   CL = 2,
   DX = 3,
@@ -109,7 +109,7 @@ export const enum Fixed {
 }
 
 /** Tree node kinds of the generated decode tables. */
-export const enum Node {
+export enum Node {
   Prefix = 1,
   Mode = 2,
   W = 3,
@@ -122,7 +122,7 @@ export const enum Node {
 }
 
 /** Opcode maps (index into the ROOTS table, 256 entries each). */
-export const enum OpMap {
+export enum OpMap {
   M1 = 0,
   M0F = 1,
   M0F38 = 2,
@@ -139,7 +139,7 @@ export const enum OpMap {
 }
 
 /** Form flags (FORM_FLAGS). */
-export const enum F {
+export enum F {
   Lock = 1 << 0,
   Rep = 1 << 1,
   Repz = 1 << 2,
@@ -188,7 +188,7 @@ export const enum F {
 }
 
 /** Branch kinds (FORM_BRANCH). */
-export const enum Br {
+export enum Br {
   None = 0,
   Jmp = 1,
   Jcc = 2,
@@ -213,7 +213,7 @@ export const enum Br {
 }
 
 /** EVEX tuple types for disp8*N compression (SDM Vol. 2 §2.7.5). */
-export const enum Tuple {
+export enum Tuple {
   None = 0,
   FV = 1,
   HV = 2,
@@ -241,4 +241,29 @@ export const enum Tuple {
  * AMD APM Vol. 5). Names without their common leading `p` (the data's mnemonic is `p{3dnow}`);
  * a suffix not listed is an invalid encoding.
  */
-export const AMD3DNOW_NAMES: Readonly<Record<number, string>> = { 0x0c: "i2fw", 0x0d: "i2fd", 0x1c: "f2iw", 0x1d: "f2id", 0x8a: "fnacc", 0x8e: "fpnacc", 0x90: "fcmpge", 0x94: "fmin", 0x96: "frcp", 0x97: "frsqrt", 0x9a: "fsub", 0x9e: "fadd", 0xa0: "fcmpgt", 0xa4: "fmax", 0xa6: "frcpit1", 0xa7: "frsqit1", 0xaa: "fsubr", 0xae: "facc", 0xb0: "fcmpeq", 0xb4: "fmul", 0xb6: "frcpit2", 0xb7: "mulhrw", 0xbb: "swapd", 0xbf: "avgusb" };
+export const AMD3DNOW_NAMES: Readonly<Record<number, string>> = {
+  12: "i2fw",
+  13: "i2fd",
+  28: "f2iw",
+  29: "f2id",
+  138: "fnacc",
+  142: "fpnacc",
+  144: "fcmpge",
+  148: "fmin",
+  150: "frcp",
+  151: "frsqrt",
+  154: "fsub",
+  158: "fadd",
+  160: "fcmpgt",
+  164: "fmax",
+  166: "frcpit1",
+  167: "frsqit1",
+  170: "fsubr",
+  174: "facc",
+  176: "fcmpeq",
+  180: "fmul",
+  182: "frcpit2",
+  183: "mulhrw",
+  187: "swapd",
+  191: "avgusb",
+};

@@ -22,18 +22,6 @@ import { DecodeError, type Instruction, OpKind, Prefix } from "./instruction.ts"
 import { Reg } from "./registers.ts";
 
 // Scratch state for one decode (module-level: decode is not re-entrant, and allocates nothing).
-let vexR = 0; // extension bits as 0/8 or 0/16 values
-let vexRR = 0;
-let vexX = 0;
-let vexB = 0;
-let vexV = 0; // vvvv (0..31), already un-inverted
-let isVex = false;
-let isEvex = false;
-let mandatory = 0; // 0 none, 1 66, 2 f3, 3 f2
-let lastRepIdx = -1;
-let opsizeIdx = -1;
-let addrIdx = -1;
-let segIdx = -1;
 
 /** Register class base for a vector register of `bits`. */
 function vecBase(bits: number): number {
@@ -58,21 +46,21 @@ function gpr(bits: number, n: number, rexPresent: boolean): number {
  * or 16), into `out`. Returns the length, or 0 with `out.error` set (truncated, invalid,
  * too long). Never throws for any input bytes.
  */
-export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 32 | 64, out: Instruction): number {
+export function decode(
+  code: Uint8Array,
+  offset: number,
+  ip: number,
+  mode: 16 | 32 | 64,
+  out: Instruction,
+): number {
   out.code = code;
   out.offset = offset;
   out.ip = ip;
   out.mode = mode;
   out.error = DecodeError.None;
-  out.form = -1;
-  out.length = 0;
-  out.prefixes = 0;
-  out.prefixUsed = 0;
   out.segment = Reg.None;
-  out.rex = 0;
   out.rexUsed = 0;
   out.vl = 0;
-  out.w = 0;
   out.evexMask = 0;
   out.evexZ = 0;
   out.evexB = 0;
@@ -81,31 +69,21 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
   out.sib = -1;
   out.dispSize = 0;
   out.immSize = 0;
-  out.opCount = 0;
-  out.memBase = Reg.None;
   out.memIndex = Reg.None;
-  out.memScale = 1;
-  out.memDisp = 0;
-  out.memDispHi = 0;
   out.ripRelative = false;
   out.bcst = 0;
-  out.immLo = 0;
-  out.immHi = 0;
-  out.imm2 = 0;
-  out.target = 0;
-  out.branch = Br.None;
-  isVex = false;
-  isEvex = false;
-  mandatory = 0;
-  lastRepIdx = -1;
-  opsizeIdx = -1;
-  addrIdx = -1;
-  segIdx = -1;
-  vexR = 0;
-  vexRR = 0;
-  vexX = 0;
-  vexB = 0;
-  vexV = 0;
+  // Scratch state of this decode (locals: the hot path keeps them in registers).
+  let isVex = false;
+  let isEvex = false;
+  let mandatory = 0; // 0 none, 1 66, 2 f3, 3 f2
+  let lastRepIdx = -1;
+  let opsizeIdx = -1;
+  let addrIdx = -1;
+  let vexR = 0; // extension bits as 0/8 or 0/16 values
+  let vexRR = 0;
+  let vexX = 0;
+  let vexB = 0;
+  let vexV = 0; // vvvv (0..31), already un-inverted
 
   const len = code.length;
   const hardEnd = offset + 15;
@@ -147,13 +125,11 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
       case 0x36:
       case 0x3e:
         prefixes |= Prefix.Seg;
-        segIdx = idx;
         out.segment = Reg.ES + ((b >> 3) & 3);
         break;
       case 0x64:
       case 0x65:
         prefixes |= Prefix.Seg;
-        segIdx = idx;
         out.segment = Reg.ES + (b - 0x60);
         break;
       case 0x9b:
@@ -402,6 +378,10 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
 
   // ---- ModRM memory operand: SIB and displacement ---------------------------------------------
   let memOperand = false;
+  // Memory fields are meaningful only with a memory operand; they are set here, not reset above.
+  out.memBase = Reg.None;
+  out.memScale = 1;
+  out.memDisp = 0;
   if (modrm >= 0 && modrm < 0xc0) {
     memOperand = true;
     const mod = modrm >> 6;
@@ -500,6 +480,7 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
   const rmField = modrm >= 0 ? (modrm & 7) | (isVex || isEvex ? vexB : rex & 1 ? 8 : 0) : 0;
   const vl = out.vl || 128;
   let nops = 0;
+  let hasRel = false;
   let immCount = 0;
   const base5 = form * 5;
   for (let k = 0; k < 5; k++) {
@@ -639,7 +620,7 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         if (modrm >= 0xc0 || out.sib < 0) return fail(out, DecodeError.Invalid);
         kind = OpKind.Mem;
         const idxBits = vecRegBits(size, vl);
-        const idx = ((out.sib >> 3) & 7) | (isVex || isEvex ? vexX : 0) | (isEvex ? (vexV & 16) : 0);
+        const idx = ((out.sib >> 3) & 7) | (isVex || isEvex ? vexX : 0) | (isEvex ? vexV & 16 : 0);
         out.memIndex = vecBase(idxBits) + idx;
         bits = w ? 64 : 32; // element size (objdump's DWORD/QWORD PTR)
         break;
@@ -684,7 +665,8 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         let lo = 0;
         let hi = 0;
         if (n === 1) lo = signExt ? (code[p]! << 24) >> 24 : code[p]!;
-        else if (n === 2) lo = signExt ? ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16 : code[p]! | (code[p + 1]! << 8);
+        else if (n === 2)
+          lo = signExt ? ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16 : code[p]! | (code[p + 1]! << 8);
         else {
           lo = code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24);
           if (n === 8) hi = code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24);
@@ -705,6 +687,7 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
       }
       case Method.J: {
         kind = OpKind.Rel;
+        hasRel = true;
         const n = size === Size.b ? 1 : osize === 16 && !(flags & F.F64 && m64) ? 2 : 4;
         if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
         let rel: number;
@@ -728,7 +711,8 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         let lo = code[p]! | (code[p + 1]! << 8);
         if (n >= 4) lo |= (code[p + 2]! << 16) | (code[p + 3]! << 24);
         out.memDisp = n >= 4 ? lo >>> 0 : lo;
-        out.memDispHi = n === 8 ? code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24) : 0;
+        out.memDispHi =
+          n === 8 ? code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24) : 0;
         p += n;
         memOperand = true;
         bits = gprSize(size, osize);
@@ -740,7 +724,10 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
         if (p + n + 2 > end) return fail(out, p + n + 2 > len ? DecodeError.Truncated : DecodeError.TooLong);
         out.immOffset = p - offset;
         out.immSize = n;
-        out.immLo = n === 2 ? code[p]! | (code[p + 1]! << 8) : (code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24)) >>> 0;
+        out.immLo =
+          n === 2
+            ? code[p]! | (code[p + 1]! << 8)
+            : (code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24)) >>> 0;
         out.farSeg = code[p + n]! | (code[p + n + 1]! << 8);
         p += n + 2;
         bits = 0;
@@ -798,7 +785,15 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
           case Fixed.ECX:
           case Fixed.EDX:
           case Fixed.EBX:
-            reg = Reg.EAX + ((size as number) === Fixed.EAX ? 0 : (size as number) === Fixed.ECX ? 1 : (size as number) === Fixed.EDX ? 2 : 3);
+            reg =
+              Reg.EAX +
+              ((size as number) === Fixed.EAX
+                ? 0
+                : (size as number) === Fixed.ECX
+                  ? 1
+                  : (size as number) === Fixed.EDX
+                    ? 2
+                    : 3);
             bits = 32;
             break;
           case Fixed.XLAT:
@@ -840,25 +835,24 @@ export function decode(code: Uint8Array, offset: number, ip: number, mode: 16 | 
   }
 
   // 3DNow!: the imm8 suffix is the opcode; unlisted suffixes are invalid.
-  if (flags & F.Amd3dnow && AMD3DNOW_NAMES[out.immLo & 0xff] === undefined) return fail(out, DecodeError.Invalid);
+  if (flags & F.Amd3dnow && AMD3DNOW_NAMES[out.immLo & 0xff] === undefined)
+    return fail(out, DecodeError.Invalid);
 
   const length = p - offset;
   out.length = length;
 
-  // Direct branch targets.
-  for (let k = 0; k < nops; k++) {
-    if (out.opKind[k] === OpKind.Rel) {
-      let t = ip + length + out.immLo;
-      if (!m64) {
-        if (osize === 16) t = (t & 0xffff) >>> 0;
-        else t = t >>> 0;
-      }
-      out.target = t;
+  // Direct branch target.
+  if (hasRel) {
+    let t = ip + length + out.immLo;
+    if (!m64) {
+      if (osize === 16) t = (t & 0xffff) >>> 0;
+      else t = t >>> 0;
     }
+    out.target = t;
   }
 
   // Prefix usage (objdump prints unused prefixes by name).
-  const sized = (flags & F.OSQ) !== 0 || osizeMatters(form);
+  const sized = (flags & F.OSQ) !== 0 || SIZED[form] === 1;
   if (opsizeIdx >= 0 && eff66 && osize === 16 && sized) used |= 1 << opsizeIdx;
   if (rex & 8 && ((flags & F.OSQ) !== 0 || (sized && !(flags & (F.D64 | F.F64))))) out.rexUsed |= 8;
   if (addrIdx >= 0 && (memOperand || out.branch === Br.Loop || out.branch === Br.Jrcxz)) used |= 1 << addrIdx;
@@ -909,6 +903,8 @@ function fail(out: Instruction, err: DecodeError): number {
   out.error = err;
   out.form = -1;
   out.length = 0;
+  out.opCount = 0;
+  out.branch = Br.None;
   return 0;
 }
 
@@ -919,6 +915,10 @@ function hasVsib(form: number): boolean {
 }
 
 /** True when the form has an operand whose size depends on the operand size. */
+/** Per form: 1 when an operand's size follows the operand size (computed once at load). */
+const SIZED: Uint8Array = new Uint8Array(FORM_FLAGS.length);
+for (let f = 0; f < SIZED.length; f++) SIZED[f] = osizeMatters(f) ? 1 : 0;
+
 function osizeMatters(form: number): boolean {
   const base = form * 5;
   for (let k = 0; k < 5; k++) {
@@ -930,7 +930,15 @@ function osizeMatters(form: number): boolean {
       if (s === Fixed.rAX || s === Fixed.eAX || s === Fixed.rAXb) return true;
       continue;
     }
-    if (s === Size.v || s === Size.z || s === Size.y || s === Size.bs || s === Size.p || s === Size.wd || s === Size.fp)
+    if (
+      s === Size.v ||
+      s === Size.z ||
+      s === Size.y ||
+      s === Size.bs ||
+      s === Size.p ||
+      s === Size.wd ||
+      s === Size.fp
+    )
       return true;
     if (m === Method.J && s !== Size.b) return true;
   }

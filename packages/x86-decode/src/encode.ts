@@ -18,7 +18,24 @@ export class EncodeError extends RangeError {
 }
 
 /** Condition codes in the order of their encodings (0x70 + cc, 0F 80 + cc). */
-export const CONDITIONS: readonly string[] = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+export const CONDITIONS: readonly string[] = [
+  "o",
+  "no",
+  "b",
+  "ae",
+  "e",
+  "ne",
+  "be",
+  "a",
+  "s",
+  "ns",
+  "p",
+  "np",
+  "l",
+  "ge",
+  "le",
+  "g",
+];
 
 function rel(from: number, len: number, to: number, bits: 8 | 32, what: string): number {
   const d = to - (from + len);
@@ -71,7 +88,10 @@ export function encodeCall32(from: number, to: number): Uint8Array {
 function cc(cond: number | string): number {
   const c = typeof cond === "string" ? CONDITIONS.indexOf(cond.replace(/^j/, "")) : cond;
   if (!Number.isInteger(c) || c < 0 || c > 15)
-    throw new EncodeError("bad-condition", `unknown condition ${String(cond)} (use 0-15 or one of ${CONDITIONS.join(" ")})`);
+    throw new EncodeError(
+      "bad-condition",
+      `unknown condition ${String(cond)} (use 0-15 or one of ${CONDITIONS.join(" ")})`,
+    );
   return c;
 }
 
@@ -125,7 +145,10 @@ const NOPS: readonly (readonly number[])[] = [
 export function encodeNop(length: number): Uint8Array {
   const n = NOPS[length];
   if (!Number.isInteger(length) || length < 1 || !n)
-    throw new EncodeError("bad-length", `no single NOP instruction of ${length} bytes (1 to 11 are available)`);
+    throw new EncodeError(
+      "bad-length",
+      `no single NOP instruction of ${length} bytes (1 to 11 are available)`,
+    );
   return Uint8Array.from(n);
 }
 

@@ -62,15 +62,15 @@ function targetText(addr: number, insn: Instruction, opts: FormatOptions | undef
 }
 
 const PREFIX_NAMES: Record<number, string> = {
-  0xf0: "lock",
-  0xf2: "repnz",
-  0xf3: "repz",
-  0x2e: "cs",
-  0x36: "ss",
-  0x3e: "ds",
-  0x26: "es",
-  0x64: "fs",
-  0x65: "gs",
+  240: "lock",
+  242: "repnz",
+  243: "repz",
+  46: "cs",
+  54: "ss",
+  62: "ds",
+  38: "es",
+  100: "fs",
+  101: "gs",
 };
 
 /** Is the instruction's segment override shown inside the memory operand? */
@@ -86,7 +86,10 @@ function hasMemOperand(insn: Instruction): boolean {
 }
 
 /** Prefix names objdump prints before the mnemonic, and the mnemonic suffixes (`,pt`). */
-function prefixText(insn: Instruction, intel: boolean): { pre: string; jccHint: string } {
+/** Set by {@link prefixText}: the branch-hint suffix (`,pt`/`,pn`) for the mnemonic. */
+let jccHintOut = "";
+
+function prefixText(insn: Instruction, intel: boolean): string {
   const code = insn.code;
   const base = insn.offset;
   const flags = insn.flags;
@@ -154,7 +157,8 @@ function prefixText(insn: Instruction, intel: boolean): { pre: string; jccHint: 
       }
     }
   }
-  return { pre, jccHint };
+  jccHintOut = jccHint;
+  return pre;
 }
 
 const SUFFIX: Record<number, string> = { 8: "b", 16: "w", 32: "l", 64: "q" };
@@ -175,12 +179,18 @@ function regName(insn: Instruction, k: number): string {
 
 // Predicate pseudo-mnemonics chosen by the immediate (`vcmp{cmp}ps`, `vpcmp{pcmp}ub`,
 // `vpclmul{clmul}`); an immediate outside the table prints as an operand with `raw` in its place.
-const CMP_PRED = "eq lt le unord neq nlt nle ord eq_uq nge ngt false neq_oq ge gt true eq_os lt_oq le_oq unord_s neq_us nlt_uq nle_uq ord_s eq_us nge_uq ngt_uq false_os neq_os ge_oq gt_oq true_us".split(" ");
+const CMP_PRED =
+  "eq lt le unord neq nlt nle ord eq_uq nge ngt false neq_oq ge gt true eq_os lt_oq le_oq unord_s neq_us nlt_uq nle_uq ord_s eq_us nge_uq ngt_uq false_os neq_os ge_oq gt_oq true_us".split(
+    " ",
+  );
 const CC_TABLES: Record<string, { names: Record<number, string>; raw: string }> = {
   cmp: { names: { ...CMP_PRED }, raw: "" },
   cmp8: { names: { ...CMP_PRED.slice(0, 8) }, raw: "" },
   pcmp: { names: { 0: "eq", 1: "lt", 2: "le", 4: "neq", 5: "nlt", 6: "nle" }, raw: "" },
-  clmul: { names: { 0: "lqlqdq", 1: "hqlqdq", 2: "lqhqdq", 3: "hqhqdq", 16: "lqhqdq", 17: "hqhqdq" }, raw: "qdq" },
+  clmul: {
+    names: { 0: "lqlqdq", 1: "hqlqdq", 2: "lqhqdq", 3: "hqhqdq", 16: "lqhqdq", 17: "hqhqdq" },
+    raw: "qdq",
+  },
   "3dnow": { names: AMD3DNOW_NAMES, raw: "" },
 };
 /** Set by {@link expandCc}: the immediate was folded into the mnemonic. */
@@ -222,7 +232,8 @@ function evexTag(insn: Instruction): string {
   if (!(insn.flags & F.EvexTag) || !(insn.prefixes & Prefix.Evex)) return "";
   if (insn.evexMask || insn.evexZ || insn.evexB) return "";
   if (((insn.code[insn.offset + insn.prefixCount + 3]! >> 5) & 3) >= 2) return ""; // EVEX.L'L
-  for (let k = 0; k < insn.opCount; k++) if (insn.opKind[k] === OpKind.Reg && isHighVec(insn.opReg[k]!)) return "";
+  for (let k = 0; k < insn.opCount; k++)
+    if (insn.opKind[k] === OpKind.Reg && isHighVec(insn.opReg[k]!)) return "";
   return isHighVec(insn.memIndex) ? "" : "{evex} ";
 }
 
@@ -289,7 +300,11 @@ function attMem(insn: Instruction, k: number): string {
   if (hasSib && index === Reg.None && insn.asize !== 16) {
     const scaleBits = insn.sib >> 6;
     // ... and (objdump) whenever a base other than rSP/r12 is present.
-    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64) || (base !== Reg.None && (insn.sib & 7) !== 4))
+    if (
+      scaleBits !== 0 ||
+      (base === Reg.None && insn.asize === 32 && insn.mode === 64) ||
+      (base !== Reg.None && (insn.sib & 7) !== 4)
+    )
       showIz = true;
   }
   if (showIz) index = a64 ? Reg.RIZ : Reg.EIZ;
@@ -302,12 +317,14 @@ function attMem(insn: Instruction, k: number): string {
   }
   if (insn.dispSize > 0 || insn.ripRelative) {
     if (insn.asize === 16 && base !== Reg.None) s += signedHex(insn.memDisp);
-    else if (base === Reg.None && insn.asize === 32 && insn.mode === 64) s += `0x${(insn.memDisp >>> 0).toString(16)}`;
+    else if (base === Reg.None && insn.asize === 32 && insn.mode === 64)
+      s += `0x${(insn.memDisp >>> 0).toString(16)}`;
     else s += signedHex(insn.memDisp);
   }
   s += "(";
   if (base !== Reg.None) s += `%${REG_NAMES[base]}`;
-  if (index !== Reg.None) s += insn.asize === 16 ? `,%${REG_NAMES[index]}` : `,%${REG_NAMES[index]},${insn.memScale}`;
+  if (index !== Reg.None)
+    s += insn.asize === 16 ? `,%${REG_NAMES[index]}` : `,%${REG_NAMES[index]},${insn.memScale}`;
   s += ")";
   if (insn.bcst) s += `{1to${insn.bcst}}`;
   return s;
@@ -330,7 +347,11 @@ function isPortDx(insn: Instruction, k: number): boolean {
 
 function isIndirectBranch(insn: Instruction): boolean {
   const b = insn.branch;
-  return b === Br.JmpInd || b === Br.CallInd || ((b === Br.JmpFar || b === Br.CallFar) && insn.opKind[0] !== OpKind.Far);
+  return (
+    b === Br.JmpInd ||
+    b === Br.CallInd ||
+    ((b === Br.JmpFar || b === Br.CallFar) && insn.opKind[0] !== OpKind.Far)
+  );
 }
 
 function ripComment(insn: Instruction, opts: FormatOptions | undefined): string {
@@ -343,28 +364,33 @@ function ripComment(insn: Instruction, opts: FormatOptions | undefined): string 
 /** Format in AT&T syntax exactly as `objdump -d` prints the instruction text. */
 export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
   if (insn.error !== 0) return "(bad)";
-  const { pre, jccHint } = prefixText(insn, false);
-  let mn = pre + evexTag(insn) + attMnemonic(insn) + jccHint;
+  let mn: string;
+  if (insn.prefixCount === 0 && !(insn.flags & F.EvexTag)) mn = attMnemonic(insn);
+  else {
+    const pre = prefixText(insn, false);
+    mn = pre + evexTag(insn) + attMnemonic(insn) + jccHintOut;
+  }
   const n = insn.opCount;
   if (n === 0) return mn;
-  const parts: string[] = [];
+  const flags = insn.flags;
+  const keep = (flags & F.Keep) !== 0;
   const indirect = isIndirectBranch(insn);
   const cc = ccConsumed;
-  const rk = roundingOperand(insn);
-  const clash = gatherClash(insn, false);
-  const rounding = rk < 0 ? "" : insn.rounding === 4 ? "{sae}" : `{${["rn", "rd", "ru", "rz"][insn.rounding]}-sae}`;
+  const rk = insn.rounding < 0 ? -1 : roundingOperand(insn);
+  const clash = insn.opCount >= 2 ? gatherClash(insn, false) : 0;
+  const rounding = rk < 0 ? "" : insn.rounding === 4 ? "{sae}" : `{${ROUNDING[insn.rounding]}-sae}`;
+  let ops = "";
   for (let k = n - 1; k >= 0; k--) {
     const kind = insn.opKind[k]!;
-    let t = "";
+    let t: string;
     switch (kind) {
       case OpKind.Reg:
-        t = `%${regName(insn, k)}`;
-        if (indirect) t = `*${t}`;
+        if (indirect) t = `*%${regName(insn, k)}`;
         else if (isPortDx(insn, k)) t = "(%dx)";
+        else t = `%${regName(insn, k)}`;
         break;
       case OpKind.Mem:
-        t = attMem(insn, k);
-        if (indirect) t = `*${t}`;
+        t = indirect ? `*${attMem(insn, k)}` : attMem(insn, k);
         break;
       case OpKind.Imm:
         if (cc) continue;
@@ -379,19 +405,27 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
       case OpKind.Far:
         t = `$0x${insn.farSeg.toString(16)},$0x${(insn.immLo >>> 0).toString(16)}`;
         break;
-      case OpKind.One:
+      default:
         continue;
     }
     if (clash & (1 << k)) t += "/(bad)";
     if (k === 0 && insn.evexMask) t += `{%k${insn.evexMask}}`;
     if (k === 0 && insn.evexZ) t += "{z}";
-    if (k === rk && !(insn.flags & F.RndAfter)) parts.push(rounding);
-    parts.push(t);
-    if (k === rk && insn.flags & F.RndAfter) parts.push(rounding);
+    if (k === rk && !(flags & F.RndAfter)) ops = joinOp(ops, rounding, keep);
+    ops = joinOp(ops, t, keep);
+    if (k === rk && flags & F.RndAfter) ops = joinOp(ops, rounding, keep);
   }
-  if (insn.flags & F.Keep) parts.reverse();
-  if (mn.length < 6) mn = mn.padEnd(6, " ");
-  return `${mn} ${parts.join(",")}${ripComment(insn, opts)}`;
+  if (mn.length < 6) mn += SPACES[6 - mn.length];
+  return insn.ripRelative ? `${mn} ${ops}${ripComment(insn, opts)}` : `${mn} ${ops}`;
+}
+
+const ROUNDING = ["rn", "rd", "ru", "rz"];
+const SPACES = ["", " ", "  ", "   ", "    ", "     ", "      "];
+
+/** Append operand text `t` (AT&T order), or prepend it when the form keeps Intel order. */
+function joinOp(ops: string, t: string, keep: boolean): string {
+  if (ops === "") return t;
+  return keep ? `${t},${ops}` : `${ops},${t}`;
 }
 
 const PTR: Record<number, string> = {
@@ -428,13 +462,22 @@ function intelMem(insn: Instruction, k: number): string {
   let index = insn.memIndex;
   if (insn.sib >= 0 && index === Reg.None && insn.asize !== 16) {
     const scaleBits = insn.sib >> 6;
-    if (scaleBits !== 0 || (base === Reg.None && insn.asize === 32 && insn.mode === 64) || (base !== Reg.None && (insn.sib & 7) !== 4))
+    if (
+      scaleBits !== 0 ||
+      (base === Reg.None && insn.asize === 32 && insn.mode === 64) ||
+      (base !== Reg.None && (insn.sib & 7) !== 4)
+    )
       index = insn.asize === 64 ? Reg.RIZ : Reg.EIZ;
   }
   if (base === Reg.None && index === Reg.None) {
     if (!seg) seg = "ds:";
     const d = insn.memDisp;
-    const a = insn.asize === 64 ? hexAddr(d, 64) : insn.asize === 32 ? (d >>> 0).toString(16) : (d & 0xffff).toString(16);
+    const a =
+      insn.asize === 64
+        ? hexAddr(d, 64)
+        : insn.asize === 32
+          ? (d >>> 0).toString(16)
+          : (d & 0xffff).toString(16);
     return `${ptr}${seg}0x${a}`;
   }
   let s = `${ptr}${seg}[`;
@@ -454,7 +497,8 @@ function intelMem(insn: Instruction, k: number): string {
 /** Format in Intel syntax as `objdump -d -M intel` prints the instruction text. */
 export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
   if (insn.error !== 0) return "(bad)";
-  const { pre, jccHint } = prefixText(insn, true);
+  const pre = prefixText(insn, true);
+  const jccHint = jccHintOut;
   let mn = pre + evexTag(insn) + fwaitName(insn, expandCc(insn, MNEMONIC_INTEL[insn.mnemonicId]!)) + jccHint;
   const cc = ccConsumed;
   const n = insn.flags & F.IntelBare ? 0 : insn.opCount;
@@ -500,4 +544,3 @@ export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
   if (mn.length < 6) mn = mn.padEnd(6, " ");
   return `${mn} ${parts.join(",")}${ripComment(insn, opts)}`;
 }
-

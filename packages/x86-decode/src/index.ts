@@ -5,10 +5,6 @@
  */
 export { Br } from "./codes.ts";
 export { decode } from "./decode.ts";
-export { instructionLength } from "./length.ts";
-export { type FormatOptions, formatAtt, formatIntel } from "./format.ts";
-export { DECODE_ERROR_TEXT, DecodeError, Instruction, OpKind, Prefix } from "./instruction.ts";
-export { REG_NAMES, Reg } from "./registers.ts";
 export {
   CONDITIONS,
   EncodeError,
@@ -23,3 +19,7 @@ export {
   encodeNopFill,
   encodeRet,
 } from "./encode.ts";
+export { type FormatOptions, formatAtt, formatIntel } from "./format.ts";
+export { DECODE_ERROR_TEXT, DecodeError, Instruction, OpKind, Prefix } from "./instruction.ts";
+export { instructionLength } from "./length.ts";
+export { REG_NAMES, Reg } from "./registers.ts";

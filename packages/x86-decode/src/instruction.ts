@@ -10,7 +10,7 @@ import { Br, F } from "./codes.ts";
 import { Reg } from "./registers.ts";
 
 /** Why a decode failed. */
-export const enum DecodeError {
+export enum DecodeError {
   None = 0,
   /** The buffer ended before the instruction did. */
   Truncated = 1,
@@ -29,7 +29,7 @@ export const DECODE_ERROR_TEXT: readonly string[] = [
 ];
 
 /** Operand kinds. */
-export const enum OpKind {
+export enum OpKind {
   None = 0,
   /** A register (`opReg`). */
   Reg = 1,
@@ -51,7 +51,7 @@ export const enum OpKind {
 export { Br as BranchKind } from "./codes.ts";
 
 /** Prefix bits recorded in {@link Instruction.prefixes}. */
-export const enum Prefix {
+export enum Prefix {
   Lock = 1,
   Rep = 2,
   Repne = 4,

@@ -5,9 +5,9 @@
  * into a private scratch object, so the answer is always the same as {@link decode}'s.
  * @module
  */
-import { F, OpMap } from "./codes.ts";
+import { OpMap } from "./codes.ts";
 import { decode } from "./decode.ts";
-import { FORM_FLAGS, OPCODE_INFO, ROOTS } from "./generated/tables.ts";
+import { FAST_LENGTH, OPCODE_INFO } from "./generated/tables.ts";
 import { Instruction } from "./instruction.ts";
 
 const scratch = new Instruction();
@@ -57,20 +57,33 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
     } else map = OpMap.M0F;
   }
   const key = map * 256 + op;
-  const info = OPCODE_INFO[key]!;
-  if (!(info & 2)) return slow(code, offset, mode);
-  if (map === OpMap.M1 && op === 0x90) return slow(code, offset, mode);
+  const hasModrm = (OPCODE_INFO[key]! & 1) !== 0;
   const m64 = mode === 64;
   const asize = m64 ? (addr ? 32 : 64) : (mode === 32) !== addr ? 32 : 16;
-  if (info & 1) {
+  let modrm = 0;
+  if (hasModrm) {
     if (p >= end) return slow(code, offset, mode);
-    const modrm = code[p++]!;
+    modrm = code[p]!;
+  }
+  // 90 with REX.B is XCHG; 9B may merge with a following x87 instruction (objdump's reading);
+  // 0F 0F (3DNow!) is valid only for listed imm8 suffixes: the full decoder decides.
+  if ((map === OpMap.M1 && (op === 0x90 || op === 0x9b)) || (map === OpMap.M0F && op === 0x0f))
+    return slow(code, offset, mode);
+  // Per (opcode, mode, 66, mod class, reg): the immediate layout when every encoding there is
+  // valid and alike (gen.ts fastFor), else 0.
+  const info =
+    FAST_LENGTH[
+      (key << 6) | (m64 ? 0 : 32) | (opsize ? 16 : 0) | (modrm >= 0xc0 ? 8 : 0) | ((modrm >> 3) & 7)
+    ]!;
+  if (info === 0) return slow(code, offset, mode);
+  if (hasModrm) {
+    p++;
     const mod = modrm >> 6;
     const rm = modrm & 7;
     if (mod !== 3) {
       if (asize === 16) {
         if (mod === 1) p += 1;
-        else if (mod === 2 || rm === 6) p += 2;
+        else if (mod === 2 || (mod === 0 && rm === 6)) p += 2;
       } else {
         if (rm === 4) {
           if (p >= end) return slow(code, offset, mode);
@@ -84,9 +97,9 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
   }
   p += (info >> 2) & 7;
   if (info & 0x60) {
-    const flags = FORM_FLAGS[-1 - ROOTS[key]!]!;
+    // D64/F64 of the forms this entry stands for (gen.ts fastFor requires them alike).
     let osize: number;
-    if (m64) osize = flags & F.F64 || rexW ? 64 : flags & F.D64 ? (opsize ? 16 : 64) : opsize ? 16 : 32;
+    if (m64) osize = info & 0x200 || rexW ? 64 : info & 0x100 ? (opsize ? 16 : 64) : opsize ? 16 : 32;
     else osize = (mode === 32) !== opsize ? 32 : 16;
     if (info & 0x20) p += osize === 16 ? 2 : 4;
     else p += osize >> 3;

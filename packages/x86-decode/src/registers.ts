@@ -5,7 +5,7 @@
  */
 
 /** First id of each register class. A register is `base + number`. */
-export const enum Reg {
+export enum Reg {
   RAX = 0,
   EAX = 16,
   AX = 32,

@@ -65,7 +65,7 @@ describe("instruction facts", () => {
     expect(i.error).toBe(DecodeError.Truncated);
     expect(decode(hex("f0 90"), 0, 0, 64, i)).toBe(0); // LOCK NOP
     expect(i.error).toBe(DecodeError.Invalid);
-    expect(decode(hex("66".repeat(15) + "90"), 0, 0, 64, i)).toBe(0);
+    expect(decode(hex(`${"66".repeat(15)}90`), 0, 0, 64, i)).toBe(0);
     expect(i.error).toBe(DecodeError.TooLong);
     expect(decode(hex("06"), 0, 0, 64, i)).toBe(0); // PUSH ES is invalid in 64-bit mode
     expect(decode(hex("06"), 0, 0, 32, i)).toBe(1);

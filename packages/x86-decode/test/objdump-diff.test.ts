@@ -15,7 +15,14 @@ const ok = requireTools("objdump", "as");
 const known = ok ? loadKnownDifferences(join(import.meta.dirname, "known-differences.txt")) : [];
 
 /** Two 64-bit programs under /usr/bin that a Debian machine of this kind has. */
-const programs = ["/usr/bin/perl", "/usr/bin/git", "/usr/bin/gdb", "/usr/bin/make", "/usr/bin/ls", "/usr/bin/cat"]
+const programs = [
+  "/usr/bin/perl",
+  "/usr/bin/git",
+  "/usr/bin/gdb",
+  "/usr/bin/make",
+  "/usr/bin/ls",
+  "/usr/bin/cat",
+]
   .filter((f) => existsSync(f))
   .slice(0, 2);
 const files = ["/usr/lib/x86_64-linux-gnu/libc.so.6", ...programs];

@@ -129,7 +129,7 @@ describe("random bytes vs iced-x86 (64-bit)", () => {
           const icedValid = theirs.code !== iced.Code.INVALID;
           const icedLen = theirs.length;
           decoded++;
-          const same = (len > 0) === icedValid && (!icedValid || len === icedLen);
+          const same = len > 0 === icedValid && (!icedValid || len === icedLen);
           if (same) {
             agreeValid++;
             continue;

@@ -38,14 +38,20 @@ for (const mode of [64, 32] as const) {
         const intel = len ? formatIntel(insn, elf).replace(/\s+#.*$/, "") : "(bad)";
         const expAtt = c.att.replace(/\s+#.*$/, "");
         const expIntel = c.intel.replace(/\s+#.*$/, "");
-        const explained = explain({ address: 0, hex: c.hex, objdump: c.att, ours: len ? formatAtt(insn, elf) : "(bad)" }, known);
-        const okLen = (len === c.len && fast === c.len) || (explained !== undefined && fast === (len || -insn.error));
+        const explained = explain(
+          { address: 0, hex: c.hex, objdump: c.att, ours: len ? formatAtt(insn, elf) : "(bad)" },
+          known,
+        );
+        const okLen =
+          (len === c.len && fast === c.len) || (explained !== undefined && fast === (len || -insn.error));
         const mAtt = { address: 0, hex: c.hex, objdump: expAtt, ours: att };
         const mIntel = { address: 0, hex: c.hex, objdump: expIntel, ours: intel };
         const okAtt = att === expAtt || explain(mAtt, known);
         const okIntel = intel === expIntel || explain(mIntel, known);
         if (!okLen || !okAtt || !okIntel)
-          failures.push(`${c.hex} (${c.form}): objdump ${c.len} "${expAtt}" / "${expIntel}"; ours ${len}/${fast} "${att}" / "${intel}"`);
+          failures.push(
+            `${c.hex} (${c.form}): objdump ${c.len} "${expAtt}" / "${expIntel}"; ours ${len}/${fast} "${att}" / "${intel}"`,
+          );
       }
       expect(failures.slice(0, 40)).toEqual([]);
     });

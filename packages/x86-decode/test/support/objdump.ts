@@ -27,7 +27,10 @@ export interface CompareResult {
 
 /** Strip symbol annotations `<sym>` and trailing RIP comments, as both sides are compared without them. */
 export function stripAnnotations(s: string): string {
-  return s.replace(/\s+<[^>]*>/g, "").replace(/\s+#.*$/, "").trimEnd();
+  return s
+    .replace(/\s+<[^>]*>/g, "")
+    .replace(/\s+#.*$/, "")
+    .trimEnd();
 }
 
 /** Section size, address and file offset from `objdump -h`. */
@@ -36,7 +39,11 @@ export function sectionInfo(file: string, section: string): { size: number; vma:
   const esc = section.replace(/\./g, "\\.");
   const m = new RegExp(`\\s${esc}\\s+([0-9a-f]+)\\s+([0-9a-f]+)\\s+[0-9a-f]+\\s+([0-9a-f]+)`).exec(hdr);
   if (!m) throw new Error(`no section ${section} in ${file}`);
-  return { size: Number.parseInt(m[1]!, 16), vma: Number.parseInt(m[2]!, 16), offset: Number.parseInt(m[3]!, 16) };
+  return {
+    size: Number.parseInt(m[1]!, 16),
+    vma: Number.parseInt(m[2]!, 16),
+    offset: Number.parseInt(m[3]!, 16),
+  };
 }
 
 /** Compare our decoding of `section` of `file` with objdump's. */
@@ -48,7 +55,15 @@ export function compareWithObjdump(
   const mode = opts.mode ?? 64;
   const { size, vma, offset } = sectionInfo(file, section);
   const bytes = readFileSync(file).subarray(offset, offset + size);
-  const args = ["-d", "-j", section, "--no-show-raw-insn", "-w", ...(opts.intel ? ["-M", "intel"] : []), file];
+  const args = [
+    "-d",
+    "-j",
+    section,
+    "--no-show-raw-insn",
+    "-w",
+    ...(opts.intel ? ["-M", "intel"] : []),
+    file,
+  ];
   const dis = execFileSync("objdump", args, { encoding: "utf8", maxBuffer: 1 << 30 });
   const ref = new Map<number, string>();
   for (const line of dis.split("\n")) {
