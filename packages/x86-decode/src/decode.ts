@@ -271,6 +271,8 @@ export function decode(
   if (OPCODE_INFO[key]! & 1) {
     if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
     modrm = code[p++]!;
+    // MOV to/from CR/DR (0F 20-23): ModRM.mod is ignored, the operand is always a register (SDM).
+    if (map === OpMap.M0F && (op & 0xfc) === 0x20) modrm |= 0xc0;
   }
   // Operand/address size as the tree sees them (before d64/f64 and mandatory-prefix consumption).
   const has66 = (prefixes & Prefix.OpSize) !== 0;
@@ -358,7 +360,7 @@ export function decode(
         out.rounding = 4;
         vl = lm & 4 ? 2 : 0;
       } else return fail(out, DecodeError.Invalid);
-    } else if (!(lm & (1 << L))) return fail(out, DecodeError.Invalid);
+    } else if (!(lm & (1 << L)) || (isEvex && L === 3)) return fail(out, DecodeError.Invalid); // EVEX.L'L=11: reserved, #UD even when L is ignored
     if (lm === 0xf) vl = 0; // L ignored: scalar
     out.vl = 128 << vl;
     if (isEvex) {
@@ -528,11 +530,14 @@ export function decode(
         break;
       }
       case Method.C:
+        // CR1, CR5-CR7 and CR9-CR15 do not exist: #UD (SDM MOV—Move to/from Control Registers).
+        if (regField === 1 || (regField > 4 && regField !== 8)) return fail(out, DecodeError.Invalid);
         reg = Reg.CR0 + regField;
         if (rex & 4) out.rexUsed |= 4;
         bits = m64 ? 64 : 32;
         break;
       case Method.D:
+        if (regField > 7) return fail(out, DecodeError.Invalid); // DR8-DR15: #UD (SDM)
         reg = Reg.DR0 + regField;
         if (rex & 4) out.rexUsed |= 4;
         bits = m64 ? 64 : 32;

@@ -445,6 +445,8 @@ function intelMem(insn: Instruction, k: number): string {
   const method = OPERAND_METHOD[insn.opId[k]!]!;
   const bits = insn.opBits[k]!;
   let ptr = method === Method.M && OPERAND_SIZE[insn.opId[k]!] === 0 ? "" : (PTR[bits] ?? "");
+  // objdump names CMPXCHG16B's m128 (0F C7 /1) an OWORD, not an XMMWORD.
+  if (bits === 128 && insn.map === 1 && insn.opcode === 0xc7) ptr = "OWORD PTR ";
   if (insn.bcst) ptr = BCST[insn.flags & F.Bcst64 ? 8 : insn.flags & F.Bcst16 ? 2 : 4] ?? "";
   if (method === Method.X || method === Method.Y) {
     const r = insn.asize === 64 ? Reg.RAX : insn.asize === 32 ? Reg.EAX : Reg.AX;
@@ -487,6 +489,8 @@ function intelMem(insn: Instruction, k: number): string {
   if (insn.dispSize > 0 || insn.ripRelative) {
     const d = insn.memDisp;
     if (base === Reg.None && insn.asize === 32 && insn.mode === 64) s += `+0x${(d >>> 0).toString(16)}`;
+    // objdump -M intel prints a negative RIP/EIP-relative displacement as its 64-bit two's complement.
+    else if (insn.ripRelative && d < 0) s += `+0x${hexAddr(d, 64)}`;
     else s += d < 0 ? `-0x${(-d).toString(16)}` : `+0x${d.toString(16)}`;
   }
   s += "]";
@@ -512,6 +516,8 @@ export function formatIntel(insn: Instruction, opts?: FormatOptions): string {
     switch (kind) {
       case OpKind.Reg:
         t = regName(insn, k);
+        // Debug registers: AT&T %db<n>, Intel dr<n> (objdump).
+        if (insn.opReg[k]! >= Reg.DR0 && insn.opReg[k]! < Reg.DR0 + 16) t = `dr${insn.opReg[k]! - Reg.DR0}`;
         break;
       case OpKind.Mem:
         t = intelMem(insn, k);
