@@ -423,45 +423,13 @@ function fastInfo(e: Entry): number {
       method === Method.A ||
       method === Method.L ||
       method === Method.S ||
-      method === Method.M ||
-      method === Method.R
+      method === Method.C ||
+      method === Method.D
     )
       return 0;
   }
   if (z + v + moffs > 1 || fixed > 7) return 0;
   return 2 | (fixed << 2) | (z << 5) | (v << 6) | (moffs << 7);
-}
-
-/**
- * Fast-path info shared by every leaf under `ref`, or 0 when some encoding under it is
- * invalid or the leaves need different immediates or default operand sizes.
- */
-function subtreeFastInfo(ref: number): number {
-  const leaves: Entry[] = [];
-  const visit = (r: number): boolean => {
-    if (r === 0) return false;
-    if (r < 0) {
-      leaves.push(forms[-1 - r]!);
-      return true;
-    }
-    const kind = nodes[r]! as Node;
-    const n =
-      kind === Node.Prefix || kind === Node.L
-        ? 4
-        : kind === Node.Reg || kind === Node.Rm
-          ? 8
-          : kind === Node.OSize || kind === Node.ASize
-            ? 3
-            : 2;
-    if (kind === Node.L) return false;
-    for (let i = 0; i < n; i++) if (!visit(nodes[r + 1 + i]!)) return false;
-    return true;
-  };
-  if (!visit(ref)) return 0;
-  const info = fastInfo(leaves[0]!);
-  const sizeFlags = leaves[0]!.flags & (F.D64 | F.F64);
-  for (const e of leaves) if (fastInfo(e) !== info || (e.flags & (F.D64 | F.F64)) !== sizeFlags) return 0;
-  return info;
 }
 
 /**
@@ -509,7 +477,85 @@ function fastFor(ref: number, m64: boolean, has66: boolean, isReg: boolean, reg:
   const sizeFlags = leaves[0]!.flags & (F.D64 | F.F64);
   for (const e of leaves) if (fastInfo(e) !== info || (e.flags & (F.D64 | F.F64)) !== sizeFlags) return 0;
   if (has66 && info & 0x60 && leaves.some((e) => e.flags & F.P66)) return 0;
+  // Memory-only / register-only operands must fit the mod class this entry stands for.
+  for (const e of leaves)
+    for (const o of e.operands) {
+      const { method } = parseOperand(o, e.where);
+      if (
+        (method === Method.M && isReg) ||
+        ((method === Method.R || method === Method.N || method === Method.U) && !isReg)
+      )
+        return 0;
+    }
   return info | (sizeFlags & F.D64 ? 0x100 : 0) | (sizeFlags & F.F64 ? 0x200 : 0);
+}
+
+/**
+ * VEX length fast path (64-bit mode) for one (map, opcode) under fixed pp, L, W, mod class and
+ * "vvvv is 1111": 1 | (imm8 ? 2 : 0) when every encoding there is valid, else 0. Forms whose
+ * validity depends on more (mask registers, VSIB, is4) take the slow path.
+ */
+function fastVex(ref: number, pp: number, L: number, w: number, isReg: boolean, vvvvOnes: boolean): number {
+  const leaves: Entry[] = [];
+  const visit = (r: number): boolean => {
+    if (r === 0) return false;
+    if (r < 0) {
+      leaves.push(forms[-1 - r]!);
+      return true;
+    }
+    const kind = nodes[r]! as Node;
+    const child = (i: number) => visit(nodes[r + 1 + i]!);
+    switch (kind) {
+      case Node.Prefix:
+        return child(pp);
+      case Node.Mode:
+        return child(0);
+      case Node.Mod:
+        return child(isReg ? 1 : 0);
+      case Node.W:
+        return child(w);
+      case Node.L:
+        return child(L);
+      default: {
+        const n = kind === Node.Rm || kind === Node.Reg ? 8 : 3;
+        for (let i = 0; i < n; i++) {
+          if (kind === Node.OSize && i !== (w ? 2 : 1)) continue;
+          if (kind === Node.ASize && i === 0) continue;
+          if (!child(i)) return false;
+        }
+        return true;
+      }
+    }
+  };
+  if (!visit(ref)) return 0;
+  let imm = -1;
+  for (const e of leaves) {
+    if (e.lmask !== 0xf && !(e.lmask & (1 << L))) return 0;
+    if (e.flags & F.NoVvvv && !vvvvOnes) return 0;
+    let n = 0;
+    for (const o of e.operands) {
+      const { method, size } = parseOperand(o, e.where);
+      if (method === Method.I) {
+        if (size !== Size.b) return 0;
+        n++;
+      } else if (
+        method === Method.KG ||
+        method === Method.KH ||
+        method === Method.KE ||
+        method === Method.KR ||
+        method === Method.MV ||
+        method === Method.L ||
+        method === Method.I2
+      )
+        return 0;
+      else if (method === Method.M && isReg) return 0;
+      else if ((method === Method.R || method === Method.U || method === Method.N) && !isReg) return 0;
+    }
+    if (n > 1) return 0;
+    if (imm >= 0 && imm !== n) return 0;
+    imm = n;
+  }
+  return 1 | (imm > 0 ? 2 : 0);
 }
 
 // ---- build -------------------------------------------------------------------------------
@@ -628,6 +674,8 @@ function build(cands: Entry[], dimIndex: number, where: string): number {
 const roots = new Int32Array(OpMap.Count * 256);
 /** Legacy maps only: (map*256+opcode) << 6 | (not 64-bit) << 5 | (66) << 4 | (mod==3) << 3 | reg. */
 const fastTable = new Uint16Array(4 * 256 * 64);
+/** VEX maps 1-3: ((map-1)*256+opcode) << 6 | pp << 4 | L << 3 | W << 2 | (mod==3) << 1 | (vvvv==1111). */
+const vexTable = new Uint8Array(3 * 256 * 64);
 const lengthInfo = new Uint8Array(OpMap.Count * 256);
 for (let map = 0; map < OpMap.Count; map++) {
   for (let op = 0; op < 256; op++) {
@@ -641,7 +689,17 @@ for (let map = 0; map < OpMap.Count; map++) {
     }
     const root = build(cands, 0, `map ${map} opcode ${op.toString(16)}`);
     roots[map * 256 + op] = root;
-    lengthInfo[map * 256 + op] = (modrm ? 1 : 0) | (map <= OpMap.M0F3A ? subtreeFastInfo(root) : 0);
+    lengthInfo[map * 256 + op] = modrm ? 1 : 0;
+    if (map >= OpMap.V0F && map <= OpMap.V0F3A) {
+      for (let combo = 0; combo < 64; combo++) {
+        const pp = combo >> 4;
+        const L = (combo >> 3) & 1;
+        const w = (combo >> 2) & 1;
+        const isReg = (combo & 2) !== 0;
+        const ones = (combo & 1) !== 0;
+        vexTable[(((map - OpMap.V0F) * 256 + op) << 6) | combo] = fastVex(root, pp, L, w, isReg, ones);
+      }
+    }
     if (map <= OpMap.M0F3A) {
       for (let combo = 0; combo < 64; combo++) {
         const m64 = (combo & 32) === 0;
@@ -699,6 +757,8 @@ export const NODES: Int32Array = new Int32Array([${hex(nodes)}]);
 export const ROOTS: Int32Array = new Int32Array([${hex(roots)}]);
 /** Length fast path per (legacy map*256+opcode)<<6 | (not 64-bit)<<5 | (66)<<4 | (mod==3)<<3 | ModRM.reg: fastInfo bits, 0x100 D64, 0x200 F64; 0 = slow path. */
 export const FAST_LENGTH: Uint16Array = new Uint16Array([${hex(fastTable)}]);
+/** VEX length fast path (64-bit): ((map-1)*256+opcode)<<6 | pp<<4 | L<<3 | W<<2 | (mod==3)<<1 | (vvvv==1111): 1 | imm8<<1, 0 = slow. */
+export const FAST_VEX: Uint8Array = new Uint8Array([${hex(vexTable)}]);
 /** Bit 0: opcode has ModRM; bits 1-7: length fast-path info (see gen.ts fastInfo). Per (map * 256 + opcode). */
 export const OPCODE_INFO: Uint8Array = new Uint8Array([${hex(lengthInfo)}]);
 `;

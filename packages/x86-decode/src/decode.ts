@@ -58,20 +58,23 @@ export function decode(
   out.ip = ip;
   out.mode = mode;
   out.error = DecodeError.None;
-  out.segment = Reg.None;
+  if (out.segment !== Reg.None) out.segment = Reg.None;
   out.rexUsed = 0;
-  out.vl = 0;
-  out.evexMask = 0;
-  out.evexZ = 0;
-  out.evexB = 0;
-  out.rounding = -1;
+  if (out.vl !== 0) {
+    // Only a VEX/EVEX instruction sets these; reset them after one.
+    out.vl = 0;
+    out.evexMask = 0;
+    out.evexZ = 0;
+    out.evexB = 0;
+    out.rounding = -1;
+    out.bcst = 0;
+  }
   out.modrm = -1;
   out.sib = -1;
   out.dispSize = 0;
   out.immSize = 0;
   out.memIndex = Reg.None;
   out.ripRelative = false;
-  out.bcst = 0;
   // Scratch state of this decode (locals: the hot path keeps them in registers).
   let isVex = false;
   let isEvex = false;
@@ -151,7 +154,7 @@ export function decode(
         }
         break;
     }
-    if (!isLegacyPrefix(b)) break;
+    if (PREFIX_BYTE[b] === 0) break;
     rex = 0; // a REX followed by a legacy prefix is ignored
 
     p++;
@@ -280,6 +283,7 @@ export function decode(
   if (isVex || isEvex) osizeSel = w ? 2 : 1;
   const has67 = (prefixes & Prefix.AddrSize) !== 0;
   const asize = m64 ? (has67 ? 32 : 64) : mode === 32 ? (has67 ? 16 : 32) : has67 ? 32 : 16;
+  let asizeSelected = false; // the form was chosen by address size (67 is then used, e.g. UMONITOR)
   while (ref > 0) {
     let i = 0;
     switch (NODES[ref]!) {
@@ -310,6 +314,7 @@ export function decode(
         break;
       case Node.ASize:
         i = asize === 16 ? 0 : asize === 32 ? 1 : 2;
+        asizeSelected = true;
         break;
     }
     ref = NODES[ref + 1 + i]!;
@@ -485,12 +490,16 @@ export function decode(
   let hasRel = false;
   let immCount = 0;
   const base5 = form * 5;
+  const opId = out.opId;
+  const opKind = out.opKind;
+  const opReg = out.opReg;
+  const opBits = out.opBits;
   for (let k = 0; k < 5; k++) {
     const id = FORM_OPS[base5 + k]!;
     if (id === 0) break;
     const method = OPERAND_METHOD[id]!;
     const size = OPERAND_SIZE[id]!;
-    out.opId[k] = id;
+    opId[k] = id;
     let kind: number = OpKind.Reg;
     let reg = 0;
     let bits = 0;
@@ -819,9 +828,9 @@ export function decode(
       default:
         return fail(out, DecodeError.Invalid);
     }
-    out.opKind[k] = kind;
-    out.opReg[k] = reg;
-    out.opBits[k] = bits;
+    opKind[k] = kind;
+    opReg[k] = reg;
+    opBits[k] = bits;
     nops++;
   }
   out.opCount = nops;
@@ -860,7 +869,8 @@ export function decode(
   const sized = (flags & F.OSQ) !== 0 || SIZED[form] === 1;
   if (opsizeIdx >= 0 && eff66 && osize === 16 && sized) used |= 1 << opsizeIdx;
   if (rex & 8 && ((flags & F.OSQ) !== 0 || (sized && !(flags & (F.D64 | F.F64))))) out.rexUsed |= 8;
-  if (addrIdx >= 0 && (memOperand || out.branch === Br.Loop || out.branch === Br.Jrcxz)) used |= 1 << addrIdx;
+  if (addrIdx >= 0 && (memOperand || asizeSelected || out.branch === Br.Loop || out.branch === Br.Jrcxz))
+    used |= 1 << addrIdx;
   out.prefixUsed = used;
   return length;
 }
@@ -888,6 +898,10 @@ function fwaitPrefixes(code: Uint8Array, p: number, offset: number, end: number,
   return c >= 0xd8 && c <= 0xdf;
 }
 
+/** 1 for the legacy prefix bytes (F0 F2 F3 66 67 26 2E 36 3E 64 65), 0 otherwise. */
+const PREFIX_BYTE: Uint8Array = new Uint8Array(256);
+for (const b of [0xf0, 0xf2, 0xf3, 0x66, 0x67, 0x26, 0x2e, 0x36, 0x3e, 0x64, 0x65]) PREFIX_BYTE[b] = 1;
+
 function isLegacyPrefix(b: number): boolean {
   return (
     b === 0xf0 ||
@@ -910,6 +924,14 @@ function fail(out: Instruction, err: DecodeError): number {
   out.length = 0;
   out.opCount = 0;
   out.branch = Br.None;
+  // VEX/EVEX fields may have been set before the failure; the next decode only resets them
+  // after a VEX/EVEX instruction (vl != 0).
+  out.vl = 0;
+  out.evexMask = 0;
+  out.evexZ = 0;
+  out.evexB = 0;
+  out.rounding = -1;
+  out.bcst = 0;
   return 0;
 }
 

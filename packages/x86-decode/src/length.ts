@@ -7,7 +7,7 @@
  */
 import { OpMap } from "./codes.ts";
 import { decode } from "./decode.ts";
-import { FAST_LENGTH, OPCODE_INFO } from "./generated/tables.ts";
+import { FAST_LENGTH, FAST_VEX, OPCODE_INFO } from "./generated/tables.ts";
 import { Instruction } from "./instruction.ts";
 
 const scratch = new Instruction();
@@ -23,6 +23,7 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
   let opsize = false;
   let addr = false;
   let rexW = false;
+  let sawRex = false;
   // Prefixes. LOCK, VEX/EVEX and anything unusual take the slow path.
   for (;;) {
     if (p >= end) return slow(code, offset, mode);
@@ -34,6 +35,7 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
       // segment override: no effect on length
     } else if (mode === 64 && (b & 0xf0) === 0x40) {
       rexW = (b & 8) !== 0;
+      sawRex = true;
       p++;
       if (p >= end) return slow(code, offset, mode);
       const nb = code[p]!;
@@ -47,6 +49,8 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
   }
   let map: number = OpMap.M1;
   let op = code[p++]!;
+  if ((op === 0xc5 || op === 0xc4) && mode === 64 && !opsize && !sawRex)
+    return vexLength(code, offset, p, end, len, op);
   if (op === 0x0f) {
     if (p >= end) return slow(code, offset, mode);
     op = code[p++]!;
@@ -107,6 +111,62 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
   if (info & 0x80) p += asize >> 3;
   const n = p - offset;
   if (n > 15) return slow(code, offset, mode);
+  if (p > len) return -1;
+  return n;
+}
+
+/** Length of a VEX instruction whose C4/C5 byte is at p-1 (64-bit mode, no 66/REX), via FAST_VEX. */
+function vexLength(
+  code: Uint8Array,
+  offset: number,
+  p: number,
+  end: number,
+  len: number,
+  esc: number,
+): number {
+  if (p + (esc === 0xc5 ? 2 : 3) >= end) return slow(code, offset, 64);
+  let map: number;
+  let b2: number;
+  if (esc === 0xc5) {
+    b2 = code[p]!;
+    map = 1;
+    p += 1;
+  } else {
+    map = code[p]! & 31;
+    if (map < 1 || map > 3) return slow(code, offset, 64);
+    b2 = code[p + 1]!;
+    p += 2;
+  }
+  const op = code[p++]!;
+  if (map === 1 && op === 0x77) return slow(code, offset, 64); // VZEROUPPER/VZEROALL: no ModRM
+  const modrm = code[p]!;
+  const isReg = modrm >= 0xc0;
+  const w = esc === 0xc5 ? 0 : b2 >> 7;
+  const info =
+    FAST_VEX[
+      (((map - 1) * 256 + op) << 6) |
+        ((b2 & 3) << 4) |
+        (((b2 >> 2) & 1) << 3) |
+        (w << 2) |
+        (isReg ? 2 : 0) |
+        ((b2 & 0x78) === 0x78 ? 1 : 0)
+    ]!;
+  if (info === 0) return slow(code, offset, 64);
+  p++;
+  if (!isReg) {
+    const mod = modrm >> 6;
+    const rm = modrm & 7;
+    if (rm === 4) {
+      if (p >= end) return slow(code, offset, 64);
+      const sib = code[p++]!;
+      if ((sib & 7) === 5 && mod === 0) p += 4;
+    }
+    if (mod === 1) p += 1;
+    else if (mod === 2 || (mod === 0 && rm === 5)) p += 4;
+  }
+  if (info & 2) p += 1;
+  const n = p - offset;
+  if (n > 15) return slow(code, offset, 64);
   if (p > len) return -1;
   return n;
 }
