@@ -19,4 +19,6 @@ function time(cmd: string, args: string[]): number {
 }
 const ours = time("node", [xmc, "disasm", file]);
 const theirs = time("objdump", ["-d", file]);
-console.log(`${file}: xmc disasm ${ours.toFixed(0)} ms, objdump -d ${theirs.toFixed(0)} ms, ratio ${(ours / theirs).toFixed(2)}x objdump's time`);
+console.log(
+  `${file}: xmc disasm ${ours.toFixed(0)} ms, objdump -d ${theirs.toFixed(0)} ms, ratio ${(ours / theirs).toFixed(2)}x objdump's time`,
+);

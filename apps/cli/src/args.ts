@@ -44,7 +44,12 @@ export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec
 
 /** Parse an address: hex with 0x, or decimal. */
 export function parseAddress(v: string, what: string): number {
-  const n = /^0x[0-9a-f]+$/i.test(v) ? Number.parseInt(v.slice(2), 16) : /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${what}: "${v}" is not an address (use hex 0x... or decimal)`);
+  const n = /^0x[0-9a-f]+$/i.test(v)
+    ? Number.parseInt(v.slice(2), 16)
+    : /^\d+$/.test(v)
+      ? Number(v)
+      : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new UsageError(`${what}: "${v}" is not an address (use hex 0x... or decimal)`);
   return n;
 }

@@ -73,15 +73,23 @@ function rank(s: ElfSymbol): number {
 const HEXB: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Disassemble `bytes` (an ELF file) and write objdump-style text or JSON lines to `write`. */
-export function disasm(path: string, bytes: Uint8Array, opts: DisasmOptions, write: (s: string) => void): number {
+export function disasm(
+  path: string,
+  bytes: Uint8Array,
+  opts: DisasmOptions,
+  write: (s: string) => void,
+): number {
   const elf: ElfFile = parseElf(bytes);
   if (elf.machine !== 62 && elf.machine !== 3)
-    throw new UsageError(`${path}: machine ${elf.machineName} is not x86 (only x86-64 and i386 are supported)`);
+    throw new UsageError(
+      `${path}: machine ${elf.machineName} is not x86 (only x86-64 and i386 are supported)`,
+    );
   const mode = elf.class === 64 ? 64 : 32;
   const sections = elf.sections.filter((s: ElfSection) =>
     opts.section ? s.name === opts.section : (Number(s.flags) & SHF.EXECINSTR) !== 0 && s.type !== 8,
   );
-  if (opts.section && sections.length === 0) throw new UsageError(`${path}: no section named ${opts.section}`);
+  if (opts.section && sections.length === 0)
+    throw new UsageError(`${path}: no section named ${opts.section}`);
   let symbols: readonly ElfSymbol[] = [];
   try {
     symbols = elf.symbols();

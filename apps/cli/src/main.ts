@@ -63,7 +63,8 @@ function runDisasm(argv: string[]): number {
   const syntax = (flags.get("syntax") as string | undefined) ?? "att";
   if (syntax !== "att" && syntax !== "intel")
     throw new UsageError(`xmc disasm: --syntax must be att or intel, not "${syntax}"`);
-  if (positional.length !== 1) throw new UsageError("xmc disasm: give exactly one FILE (see xmc disasm --help)");
+  if (positional.length !== 1)
+    throw new UsageError("xmc disasm: give exactly one FILE (see xmc disasm --help)");
   const file = positional[0]!;
   const start = flags.has("start") ? parseAddress(flags.get("start") as string, "--start") : undefined;
   const stop = flags.has("stop") ? parseAddress(flags.get("stop") as string, "--stop") : undefined;
@@ -73,7 +74,10 @@ function runDisasm(argv: string[]): number {
   try {
     bytes = readFileSync(file);
   } catch (e) {
-    throw new UsageError(`xmc disasm: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 1);
+    throw new UsageError(
+      `xmc disasm: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      1,
+    );
   }
   // Buffer output: one write per ~64 KiB.
   let buf = "";
@@ -84,7 +88,12 @@ function runDisasm(argv: string[]): number {
       buf = "";
     }
   };
-  disasm(file, bytes, { syntax, section: flags.get("section") as string | undefined, start, stop, json: flags.has("json") }, write);
+  disasm(
+    file,
+    bytes,
+    { syntax, section: flags.get("section") as string | undefined, start, stop, json: flags.has("json") },
+    write,
+  );
   process.stdout.write(buf);
   return 0;
 }
@@ -120,7 +129,9 @@ export function main(argv: string[]): number {
       process.stderr.write(`xmc: ${e.message}\n`);
       return 1;
     }
-    process.stderr.write(`xmc: internal error: ${(e as Error).message ?? String(e)} (run with --debug for details)\n`);
+    process.stderr.write(
+      `xmc: internal error: ${(e as Error).message ?? String(e)} (run with --debug for details)\n`,
+    );
     return 70;
   }
 }

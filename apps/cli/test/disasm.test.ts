@@ -10,7 +10,8 @@ import { requireTools } from "@xmc/tooling/test-tools";
 import { beforeAll, describe, expect, test } from "vitest";
 
 const xmc = join(import.meta.dirname, "../dist/xmc.js");
-const run = (...args: string[]) => spawnSync("node", [xmc, ...args], { encoding: "utf8", maxBuffer: 1 << 30 });
+const run = (...args: string[]) =>
+  spawnSync("node", [xmc, ...args], { encoding: "utf8", maxBuffer: 1 << 30 });
 
 // Lines where objdump names a different one of several symbols at the same address
 // (`_r_debug` and `_r_debug_extended` are one object under two names; objdump's choice among
@@ -34,7 +35,10 @@ describe.skipIf(!ok)("xmc disasm vs objdump -d", () => {
   test(".text matches line for line", () => {
     const ours = run("disasm", "--section", ".text", bin);
     expect(ours.status).toBe(0);
-    const theirs = execFileSync("objdump", ["-d", "-j", ".text", bin], { encoding: "utf8", maxBuffer: 1 << 30 });
+    const theirs = execFileSync("objdump", ["-d", "-j", ".text", bin], {
+      encoding: "utf8",
+      maxBuffer: 1 << 30,
+    });
     const a = ours.stdout.split("\n");
     const b = theirs.split("\n");
     expect(a.length).toBe(b.length);
@@ -65,7 +69,9 @@ describe.skipIf(!ok)("xmc disasm vs objdump -d", () => {
   });
 
   test("--syntax intel matches objdump -M intel on the first instructions", () => {
-    const ours = run("disasm", "--syntax", "intel", "--section", ".text", bin).stdout.split("\n").slice(0, 400);
+    const ours = run("disasm", "--syntax", "intel", "--section", ".text", bin)
+      .stdout.split("\n")
+      .slice(0, 400);
     const theirs = execFileSync("objdump", ["-d", "-M", "intel", "-j", ".text", bin], {
       encoding: "utf8",
       maxBuffer: 1 << 30,
