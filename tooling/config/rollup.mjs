@@ -5,7 +5,7 @@ import { dts } from "rollup-plugin-dts";
 import esbuild from "rollup-plugin-esbuild";
 
 /**
- * Inline `const enum` members across files, as TypeScript's compiler does: esbuild transforms
+ * Inline `enum` and `const enum` members across files, as TypeScript's compiler does for const enums: esbuild transforms
  * one file at a time and would otherwise turn every `Method.E` in a hot switch into a
  * property load on an enum object. Members must be numeric literals, shifts, or references
  * to earlier members of the same enum.
@@ -20,7 +20,7 @@ function constEnumInline(srcDir) {
         const text = readFileSync(p, "utf8")
           .replace(/\/\*[\s\S]*?\*\//g, "")
           .replace(/\/\/.*$/gm, "");
-        for (const m of text.matchAll(/const\s+enum\s+(\w+)\s*\{([^}]*)\}/g)) {
+        for (const m of text.matchAll(/(?:const\s+)?enum\s+(\w+)\s*\{([^}]*)\}/g)) {
           const members = new Map();
           let next = 0;
           for (const part of m[2].split(",")) {

@@ -27,6 +27,8 @@ export enum Reg {
   EIZ = 233,
   RIZ = 234,
   TR0 = 235,
+  /** An MPX bound register number above 3 (objdump prints `(bad)`). */
+  BadBnd = 243,
   /** No register. */
   None = 255,
 }
@@ -64,6 +66,7 @@ function build(): string[] {
     n[Reg.ZMM0 + i] = `zmm${i}`;
   }
   for (let i = 0; i < 4; i++) n[Reg.BND0 + i] = `bnd${i}`;
+  n[Reg.BadBnd] = "(bad)";
   n[Reg.RIP] = "rip";
   n[Reg.EIP] = "eip";
   n[Reg.IP] = "ip";
