@@ -59,6 +59,8 @@ const METHODS: Record<string, Method> = {
   KH: Method.KH,
   MV: Method.MV,
   II: Method.I2,
+  BG: Method.BG,
+  BR: Method.BR,
 };
 
 const SIZES: Record<string, Size> = {
@@ -237,7 +239,7 @@ interface Entry {
 
 function parseOperand(tok: string, where: string): { method: Method; size: Size } {
   if (tok in FIXED) return { method: Method.Fixed, size: FIXED[tok] as unknown as Size };
-  const m = /^(KG|KE|KR|KH|MV|II|[A-Z])([a-z0-9]*)$/.exec(tok);
+  const m = /^(KG|KE|KR|KH|MV|II|BG|BR|[A-Z])([a-z0-9]*)$/.exec(tok);
   if (!m) throw new DataError(`${where}: bad operand "${tok}"`);
   const method = METHODS[m[1]!];
   const size = SIZES[m[2]!];
@@ -263,6 +265,8 @@ const MODRM_METHODS = new Set<Method>([
   Method.KE,
   Method.KR,
   Method.MV,
+  Method.BG,
+  Method.BR,
 ]);
 
 function parseLine(line: string, where: string): Entry[] {

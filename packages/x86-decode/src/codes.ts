@@ -39,6 +39,10 @@ export enum Method {
   Fixed = 29,
   /** Second immediate (ENTER's imm8, EXTRQ/INSERTQ). */
   I2 = 30,
+  /** MPX bound register from ModRM.reg (BND0-BND3). */
+  BG = 31,
+  /** MPX bound register from ModRM.rm (mod=3). */
+  BR = 32,
 }
 
 /** Operand sizes. */

@@ -608,6 +608,16 @@ export function decode(
         reg = vecBase(bits) + ((is4 >> 4) & (m64 ? 15 : 7));
         break;
       }
+      case Method.BG:
+      case Method.BR: {
+        // MPX bound registers BND0-BND3. Other numbers are #UD only while MPX is enabled; otherwise
+        // the encoding is a NOP (SDM Vol. 2 BNDMK etc.): valid, printed `(bad)` as objdump does.
+        if (method === Method.BR && modrm < 0xc0) return fail(out, DecodeError.Invalid);
+        const n = method === Method.BG ? regField : rmField;
+        reg = n > 3 ? Reg.BadBnd : Reg.BND0 + n;
+        bits = 128;
+        break;
+      }
       case Method.KG:
         reg = Reg.K0 + ((modrm >> 3) & 7);
         bits = 64;

@@ -387,6 +387,7 @@ export function formatAtt(insn: Instruction, opts?: FormatOptions): string {
       case OpKind.Reg:
         if (indirect) t = `*%${regName(insn, k)}`;
         else if (isPortDx(insn, k)) t = "(%dx)";
+        else if (insn.opReg[k] === Reg.BadBnd) t = "(bad)";
         else t = `%${regName(insn, k)}`;
         break;
       case OpKind.Mem:

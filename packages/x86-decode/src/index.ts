@@ -23,3 +23,4 @@ export { type FormatOptions, formatAtt, formatIntel } from "./format.ts";
 export { DECODE_ERROR_TEXT, DecodeError, Instruction, OpKind, Prefix } from "./instruction.ts";
 export { instructionLength } from "./length.ts";
 export { REG_NAMES, Reg } from "./registers.ts";
+export { formCount, formName, formOperands } from "./forms.ts";
