@@ -618,16 +618,6 @@ export function decode(
         bits = 128;
         break;
       }
-      case Method.BG:
-      case Method.BR: {
-        // MPX bound registers: BND0-BND3; BND4-BND7 (and REX.R/REX.B set) are #UD (SDM Vol. 2 BNDMOV etc.).
-        if (method === Method.BR && modrm < 0xc0) return fail(out, DecodeError.Invalid);
-        const n = method === Method.BG ? regField : rmField;
-        if (n > 3) return fail(out, DecodeError.Invalid);
-        reg = Reg.BND0 + n;
-        bits = 128;
-        break;
-      }
       case Method.KG:
         reg = Reg.K0 + ((modrm >> 3) & 7);
         bits = 64;
