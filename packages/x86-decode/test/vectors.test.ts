@@ -7,13 +7,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { decode, formatAtt, formatIntel, Instruction, instructionLength } from "../../src/index.ts";
-import { explain, loadKnownDifferences } from "../support/objdump.ts";
+import { decode, formatAtt, formatIntel, Instruction, instructionLength } from "../src/index.ts";
+import { explain, loadKnownDifferences } from "./support/objdump.ts";
 
-const known = loadKnownDifferences(join(import.meta.dirname, "../known-differences.txt"));
+const known = loadKnownDifferences(join(import.meta.dirname, "known-differences.txt"));
 
 function load(mode: 32 | 64) {
-  return readFileSync(join(import.meta.dirname, `../vectors/decode${mode}.txt`), "utf8")
+  return readFileSync(join(import.meta.dirname, `vectors/decode${mode}.txt`), "utf8")
     .split("\n")
     .filter((l) => l && !l.startsWith("#"))
     .map((l) => {
