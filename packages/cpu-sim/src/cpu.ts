@@ -1,0 +1,311 @@
+/**
+ * One virtual CPU's architectural state. General-purpose registers are 64-bit values kept as
+ * two int32 halves (`regs[2*i]` low, `regs[2*i+1]` high) so that the interpreter never needs
+ * BigInt. Flags are lazy: the last flag-setting operation is recorded (kind, size, operands,
+ * result) and individual flags are computed when something reads them.
+ * @module
+ */
+import type { Memory } from "./memory.ts";
+
+/** GPR numbers. */
+export enum R {
+  RAX = 0,
+  RCX = 1,
+  RDX = 2,
+  RBX = 3,
+  RSP = 4,
+  RBP = 5,
+  RSI = 6,
+  RDI = 7,
+  R8 = 8,
+  R9 = 9,
+  R10 = 10,
+  R11 = 11,
+  R12 = 12,
+  R13 = 13,
+  R14 = 14,
+  R15 = 15,
+}
+
+/** RFLAGS bits. */
+export enum FL {
+  CF = 0x1,
+  PF = 0x4,
+  AF = 0x10,
+  ZF = 0x40,
+  SF = 0x80,
+  TF = 0x100,
+  IF = 0x200,
+  DF = 0x400,
+  OF = 0x800,
+  /** The arithmetic flags computed lazily. */
+  ARITH = 0x8d5,
+}
+
+/** Kinds of the last flag-setting operation (lazy flags). */
+export enum LF {
+  /** Flags are materialized in `cpu.flags` (no pending operation). */
+  None = 0,
+  Add = 1,
+  Sub = 2,
+  Logic = 3,
+  Inc = 4,
+  Dec = 5,
+  Adc = 6,
+  Sbb = 7,
+  Neg = 8,
+}
+
+const PARITY = new Uint8Array(256);
+for (let i = 0; i < 256; i++) {
+  let b = i;
+  b ^= b >> 4;
+  b ^= b >> 2;
+  b ^= b >> 1;
+  PARITY[i] = b & 1 ? 0 : FL.PF;
+}
+
+/** Mask of `size` bytes (1, 2 or 4) for the low half; 8-byte values use both halves. */
+export function maskOf(size: number): number {
+  return size === 1 ? 0xff : size === 2 ? 0xffff : -1;
+}
+
+/** What a CPU calls out to: the operating-system layer (syscalls) and the machine. */
+export interface CpuHost {
+  /** SYSCALL executed: the handler reads and writes registers (RAX, RDI, …) of `c`. */
+  syscall(c: Cpu): void;
+  /** CPUID leaf/subleaf → writes EAX, EBX, ECX, EDX of `c`. */
+  cpuid(c: Cpu): void;
+}
+
+/** The state of one vCPU. */
+export class Cpu {
+  /** The OS/machine layer this CPU calls out to (set by the machine). */
+  host: CpuHost | undefined;
+  /** vCPU number (0-based). */
+  readonly id: number;
+  /** The machine's memory (shared by all vCPUs). */
+  readonly mem: Memory;
+  /** 16 GPRs as [lo, hi] int32 pairs. */
+  readonly regs: Int32Array = new Int32Array(32);
+  /** Instruction pointer (a guest address as a number). */
+  rip = 0;
+  /** Materialized flags (all bits other than pending arithmetic flags). Bit 1 is always set. */
+  flags = 0x202;
+  /** Lazy flags: pending operation, operand size in bytes, operands and result (lo/hi). */
+  lfOp: LF = LF.None;
+  lfSize = 4;
+  lfA = 0;
+  lfAh = 0;
+  lfB = 0;
+  lfBh = 0;
+  lfR = 0;
+  lfRh = 0;
+  /** Carry-in for ADC/SBB, and the preserved CF for INC/DEC. */
+  lfC = 0;
+  /** FS and GS segment bases. */
+  fsBase = 0;
+  gsBase = 0;
+  /** XMM0-15: 16 registers x 4 lanes of 32 bits (lane 0 least significant). */
+  readonly xmm: Int32Array = new Int32Array(64);
+  /** A byte view of the XMM registers (16 bytes per register). */
+  readonly xmmBytes: Uint8Array;
+  /** A float view of the XMM registers (lanes as float32). */
+  readonly xmmF32: Float32Array;
+  /** A double view of the XMM registers (2 doubles per register). */
+  readonly xmmF64: Float64Array;
+  /** MXCSR (default 0x1f80: all exceptions masked, round to nearest). */
+  mxcsr = 0x1f80;
+  /** x87 control word, status word (TOP in bits 11-13), tag word. */
+  fpuCw = 0x037f;
+  fpuSw = 0;
+  fpuTw = 0xffff;
+  /** Modeled cycles spent by this CPU (its TSC). */
+  cycles = 0;
+  /** Instructions retired. */
+  instructions = 0;
+  /** Scratch: high half of the last 64-bit operand read. */
+  hi = 0;
+  /** Extra modeled cycles for a taken conditional branch (profile: taken - not taken). */
+  takenExtra = 0.5;
+  /** Set by a handler (syscall) to make the run loop return after this instruction. */
+  stopRequested = false;
+  /** The exception or fault that stopped the run loop (CpuException, GuestFault, or a host error). */
+  fault: unknown = undefined;
+  /** The instruction that faulted, when known. */
+  faultUop: unknown = undefined;
+
+  constructor(id: number, mem: Memory) {
+    this.id = id;
+    this.mem = mem;
+    this.xmmBytes = new Uint8Array(this.xmm.buffer);
+    this.xmmF32 = new Float32Array(this.xmm.buffer);
+    this.xmmF64 = new Float64Array(this.xmm.buffer);
+  }
+
+  /** A 64-bit register as a number (exact when below 2^53; use for addresses). */
+  reg64(r: number): number {
+    return (this.regs[2 * r + 1]! >>> 0) * 4294967296 + (this.regs[2 * r]! >>> 0);
+  }
+  /** Set a 64-bit register from a non-negative number below 2^64 (exact below 2^53). */
+  setReg64(r: number, v: number): void {
+    this.regs[2 * r] = v | 0;
+    this.regs[2 * r + 1] = Math.floor(v / 4294967296) | 0;
+  }
+  /** A 64-bit register as a BigInt (unsigned). */
+  reg64n(r: number): bigint {
+    return (BigInt(this.regs[2 * r + 1]! >>> 0) << 32n) | BigInt(this.regs[2 * r]! >>> 0);
+  }
+  /** Set a 64-bit register from a BigInt (taken modulo 2^64). */
+  setReg64n(r: number, v: bigint): void {
+    this.regs[2 * r] = Number(v & 0xffffffffn) | 0;
+    this.regs[2 * r + 1] = Number((v >> 32n) & 0xffffffffn) | 0;
+  }
+
+  // ---- lazy flags -----------------------------------------------------------------------------
+
+  /** Record a flag-setting operation (sizes 1, 2, 4: only low halves matter; 8 uses both). */
+  setLazy(op: LF, size: number, a: number, ah: number, b: number, bh: number, r: number, rh: number): void {
+    this.lfOp = op;
+    this.lfSize = size;
+    this.lfA = a;
+    this.lfAh = ah;
+    this.lfB = b;
+    this.lfBh = bh;
+    this.lfR = r;
+    this.lfRh = rh;
+  }
+
+  /** The full RFLAGS value (low 32 bits), materializing pending arithmetic flags. */
+  getFlags(): number {
+    if (this.lfOp === LF.None) return this.flags;
+    return (this.flags & ~FL.ARITH) | this.arith();
+  }
+
+  /** Replace RFLAGS (e.g. POPF, SAHF): arithmetic flags become materialized. */
+  setFlags(v: number): void {
+    this.flags = (v & 0x3f7fd7) | 0x2;
+    this.lfOp = LF.None;
+  }
+
+  /** Materialize pending arithmetic flags into `flags`. */
+  materialize(): void {
+    if (this.lfOp !== LF.None) {
+      this.flags = (this.flags & ~FL.ARITH) | this.arith();
+      this.lfOp = LF.None;
+    }
+  }
+
+  /** Compute CF PF AF ZF SF OF from the pending operation. */
+  private arith(): number {
+    const size = this.lfSize;
+    const op = this.lfOp;
+    let f = 0;
+    let r = this.lfR;
+    let rh = this.lfRh;
+    let a = this.lfA;
+    let ah = this.lfAh;
+    let b = this.lfB;
+    let bh = this.lfBh;
+    if (size < 8) {
+      const m = maskOf(size);
+      r &= m;
+      a &= m;
+      b &= m;
+      rh = 0;
+      ah = 0;
+      bh = 0;
+    }
+    // ZF, SF, PF
+    if (r === 0 && rh === 0) f |= FL.ZF;
+    const signBit =
+      size === 8 ? rh < 0 : size === 4 ? r < 0 : size === 2 ? (r & 0x8000) !== 0 : (r & 0x80) !== 0;
+    if (signBit) f |= FL.SF;
+    f |= PARITY[r & 0xff]!;
+    const sa = size === 8 ? ah < 0 : size === 4 ? a < 0 : size === 2 ? (a & 0x8000) !== 0 : (a & 0x80) !== 0;
+    const sb = size === 8 ? bh < 0 : size === 4 ? b < 0 : size === 2 ? (b & 0x8000) !== 0 : (b & 0x80) !== 0;
+    switch (op) {
+      case LF.Add:
+      case LF.Adc: {
+        // CF: result < a (unsigned), or == a with carry-in.
+        const lt = ult(r, rh, a, ah, size);
+        const eq = r === a && rh === ah;
+        if (lt || (op === LF.Adc && this.lfC && eq)) f |= FL.CF;
+        if (sa === sb && signBit !== sa) f |= FL.OF;
+        if ((a ^ b ^ r) & 0x10) f |= FL.AF;
+        break;
+      }
+      case LF.Sub:
+      case LF.Sbb: {
+        const lt = ult(a, ah, b, bh, size);
+        const eq = a === b && ah === bh;
+        if (lt || (op === LF.Sbb && this.lfC && eq)) f |= FL.CF;
+        if (sa !== sb && signBit !== sa) f |= FL.OF;
+        if ((a ^ b ^ r) & 0x10) f |= FL.AF;
+        break;
+      }
+      case LF.Logic:
+        break;
+      case LF.Inc:
+        if (this.lfC) f |= FL.CF;
+        if (!sa && signBit) f |= FL.OF;
+        if ((a ^ r) & 0x10) f |= FL.AF;
+        break;
+      case LF.Dec:
+        if (this.lfC) f |= FL.CF;
+        if (sa && !signBit) f |= FL.OF;
+        if ((a ^ r) & 0x10) f |= FL.AF;
+        break;
+      case LF.Neg:
+        if (r !== 0 || rh !== 0) f |= FL.CF;
+        if (signBit && sa) f |= FL.OF;
+        if ((a ^ r) & 0x10) f |= FL.AF;
+        break;
+    }
+    return f;
+  }
+
+  /** Current CF (0/1) without materializing everything when cheap. */
+  cf(): number {
+    if (this.lfOp === LF.None || this.lfOp === LF.Logic) return this.lfOp === LF.Logic ? 0 : this.flags & 1;
+    return this.arith() & FL.CF;
+  }
+
+  /** Evaluate condition code `cc` (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
+  cond(cc: number): boolean {
+    const f = this.getFlags();
+    let t: boolean;
+    switch (cc >> 1) {
+      case 0:
+        t = (f & FL.OF) !== 0;
+        break;
+      case 1:
+        t = (f & FL.CF) !== 0;
+        break;
+      case 2:
+        t = (f & FL.ZF) !== 0;
+        break;
+      case 3:
+        t = (f & (FL.CF | FL.ZF)) !== 0;
+        break;
+      case 4:
+        t = (f & FL.SF) !== 0;
+        break;
+      case 5:
+        t = (f & FL.PF) !== 0;
+        break;
+      case 6:
+        t = ((f & FL.SF) !== 0) !== ((f & FL.OF) !== 0);
+        break;
+      default:
+        t = (f & FL.ZF) !== 0 || ((f & FL.SF) !== 0) !== ((f & FL.OF) !== 0);
+    }
+    return cc & 1 ? !t : t;
+  }
+}
+
+/** Unsigned a < b on `size`-byte values given as lo/hi halves (already masked for size < 8). */
+function ult(a: number, ah: number, b: number, bh: number, size: number): boolean {
+  if (size === 8 && ah !== bh) return ah >>> 0 < bh >>> 0;
+  return a >>> 0 < b >>> 0;
+}

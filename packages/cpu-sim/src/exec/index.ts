@@ -1,0 +1,12 @@
+/**
+ * The handler table: every implemented instruction form, by the decoder's form name.
+ * @module
+ */
+import type { Handler } from "../uop.ts";
+import { ALU } from "./alu.ts";
+import { BRANCH } from "./branch.ts";
+import { MOVE } from "./move.ts";
+import { SYSTEM } from "./system.ts";
+
+/** All handlers by form name (later modules override earlier ones on a clash). */
+export const HANDLERS: Record<string, Handler> = { ...ALU, ...MOVE, ...BRANCH, ...SYSTEM };

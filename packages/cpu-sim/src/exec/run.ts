@@ -1,0 +1,69 @@
+/**
+ * The interpreter loop: runs one CPU from its RIP for up to `budget` instructions, following
+ * cached straight-line successors. Exceptions leave RIP at the faulting instruction.
+ * @module
+ */
+import type { CodeCache } from "../cache.ts";
+import type { Cpu } from "../cpu.ts";
+import type { Uop } from "../uop.ts";
+
+/** Why {@link runCpu} returned. */
+export enum Stop {
+  /** The instruction budget was used up. */
+  Budget = 0,
+  /** A handler asked to stop (`cpu.stopRequested`: exit, blocking syscall, yield). */
+  Requested = 1,
+  /** An exception or fault: in `cpu.fault`. */
+  Fault = 2,
+}
+
+/**
+ * Run `c` for at most `budget` instructions. Returns the reason; the number executed is added
+ * to `c.instructions`. A thrown CpuException/GuestFault is stored in `c.fault` with RIP at the
+ * faulting instruction.
+ */
+export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
+  let n = 0;
+  let cur: Uop | undefined;
+  // True while a handler runs (a fault then belongs to `cur`); false while fetching/decoding.
+  let executing = false;
+  try {
+    let u: Uop = cache.lookup(c.rip);
+    cur = u;
+    for (;;) {
+      c.rip = u.next;
+      executing = true;
+      u.fn(c, u);
+      executing = false;
+      c.cycles += u.cost;
+      n++;
+      if (c.stopRequested) {
+        c.stopRequested = false;
+        c.instructions += n;
+        return Stop.Requested;
+      }
+      if (n >= budget) {
+        c.instructions += n;
+        return Stop.Budget;
+      }
+      const nu: Uop | null = u.nextU;
+      if (nu !== null && c.rip === u.next && u.gen === cache.gen) u = nu;
+      else {
+        const x = cache.lookup(c.rip);
+        if (c.rip === u.next) {
+          u.nextU = x;
+          u.gen = cache.gen;
+        }
+        u = x;
+      }
+      cur = u;
+    }
+  } catch (e) {
+    // A fault leaves RIP at the faulting instruction (handlers run with RIP already advanced).
+    if (executing && cur !== undefined) c.rip = cur.ip;
+    c.fault = e;
+    c.faultUop = cur;
+    c.instructions += n;
+    return Stop.Fault;
+  }
+}

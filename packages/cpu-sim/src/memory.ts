@@ -1,0 +1,352 @@
+/**
+ * Guest memory: sparse 4 KiB pages with R/W/X permissions and a size limit. Guest addresses
+ * are JavaScript numbers (exact below 2^53; canonical user-space x86-64 addresses are below
+ * 2^47). Accesses go through a small direct-mapped TLB per access kind; a miss, a permission
+ * problem, a page-crossing access or a write to a page that holds cached code takes the slow
+ * path. A guest access that is not allowed throws {@link GuestFault}, which the machine turns
+ * into a guest signal (SIGSEGV) or a report; it never escapes to the host.
+ * @module
+ */
+
+/** Page size in bytes. */
+export const PAGE_SIZE = 4096;
+const PAGE_SHIFT_DIV = 4096;
+
+/** Page permission bits. */
+export enum Perm {
+  None = 0,
+  R = 1,
+  W = 2,
+  X = 4,
+  RW = 3,
+  RX = 5,
+  RWX = 7,
+}
+
+/** A guest memory access that faulted (unmapped page or forbidden access). */
+export class GuestFault extends Error {
+  /** Faulting guest address. */
+  readonly address: number;
+  /** "read", "write" or "exec". */
+  readonly access: "read" | "write" | "exec";
+  /** True when the page is mapped but the access is forbidden (SEGV_ACCERR), else SEGV_MAPERR. */
+  readonly protection: boolean;
+  constructor(address: number, access: "read" | "write" | "exec", protection: boolean) {
+    super(`guest ${access} of ${protection ? "protected" : "unmapped"} address 0x${address.toString(16)}`);
+    this.name = "GuestFault";
+    this.address = address;
+    this.access = access;
+    this.protection = protection;
+  }
+}
+
+/** Thrown when mapping more memory would pass the machine's limit. */
+export class MemoryLimitError extends Error {
+  constructor(limit: number) {
+    super(`guest memory limit of ${limit} bytes reached`);
+    this.name = "MemoryLimitError";
+  }
+}
+
+interface Page {
+  bytes: Uint8Array;
+  view: DataView;
+  perm: number;
+  /** Number of cached decoded instructions on this page (writes must invalidate them). */
+  code: number;
+}
+
+const TLB_SIZE = 256;
+
+/** Sparse paged guest memory. */
+export class Memory {
+  private readonly pages = new Map<number, Page>();
+  /** Bytes currently mapped. */
+  mapped = 0;
+  /** Maximum bytes that may be mapped. */
+  readonly limit: number;
+  /** Called with the page index when a write hits a page holding cached code. */
+  onCodeWrite: (page: number) => void = () => {};
+
+  // Direct-mapped TLBs: tag = page index (-1 empty), entry = page.
+  private readonly rTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly rPage: (Page | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+  private readonly wTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly wPage: (Page | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+
+  /** High 32 bits of the last 64-bit read ({@link read64}). */
+  hi = 0;
+
+  constructor(limitBytes: number = 4 * 1024 * 1024 * 1024) {
+    this.limit = limitBytes;
+  }
+
+  private flushTlb(): void {
+    this.rTag.fill(-1);
+    this.wTag.fill(-1);
+  }
+
+  /** Map [addr, addr+len) with `perm`, zero-filled; existing pages keep their bytes and get the new permission. */
+  map(addr: number, len: number, perm: number): void {
+    const first = Math.floor(addr / PAGE_SHIFT_DIV);
+    const last = Math.floor((addr + len - 1) / PAGE_SHIFT_DIV);
+    let fresh = 0;
+    for (let p = first; p <= last; p++) if (!this.pages.has(p)) fresh++;
+    if (this.mapped + fresh * PAGE_SIZE > this.limit) throw new MemoryLimitError(this.limit);
+    for (let p = first; p <= last; p++) {
+      const pg = this.pages.get(p);
+      if (pg) pg.perm = perm;
+      else {
+        const bytes = new Uint8Array(PAGE_SIZE);
+        this.pages.set(p, { bytes, view: new DataView(bytes.buffer), perm, code: 0 });
+        this.mapped += PAGE_SIZE;
+      }
+    }
+    this.flushTlb();
+  }
+
+  /** Unmap [addr, addr+len). */
+  unmap(addr: number, len: number): void {
+    const first = Math.floor(addr / PAGE_SHIFT_DIV);
+    const last = Math.floor((addr + len - 1) / PAGE_SHIFT_DIV);
+    for (let p = first; p <= last; p++) {
+      const pg = this.pages.get(p);
+      if (pg) {
+        if (pg.code) this.onCodeWrite(p);
+        this.pages.delete(p);
+        this.mapped -= PAGE_SIZE;
+      }
+    }
+    this.flushTlb();
+  }
+
+  /** Change the permission of mapped pages in [addr, addr+len); returns false if some page is unmapped. */
+  protect(addr: number, len: number, perm: number): boolean {
+    const first = Math.floor(addr / PAGE_SHIFT_DIV);
+    const last = Math.floor((addr + len - 1) / PAGE_SHIFT_DIV);
+    for (let p = first; p <= last; p++) if (!this.pages.has(p)) return false;
+    for (let p = first; p <= last; p++) this.pages.get(p)!.perm = perm;
+    this.flushTlb();
+    return true;
+  }
+
+  /** Is every page of [addr, addr+len) mapped? */
+  isMapped(addr: number, len: number): boolean {
+    const first = Math.floor(addr / PAGE_SHIFT_DIV);
+    const last = Math.floor((addr + len - 1) / PAGE_SHIFT_DIV);
+    for (let p = first; p <= last; p++) if (!this.pages.has(p)) return false;
+    return true;
+  }
+
+  /** Permission of the page holding `addr` (Perm.None when unmapped). */
+  permAt(addr: number): number {
+    return this.pages.get(Math.floor(addr / PAGE_SHIFT_DIV))?.perm ?? Perm.None;
+  }
+
+  /** Mark the page of `addr` as holding cached code (count up) or release it (count down). */
+  markCode(page: number, delta: number): void {
+    const pg = this.pages.get(page);
+    if (!pg) return;
+    pg.code += delta;
+    if (pg.code < 0) pg.code = 0;
+    // Writable TLB entries must not cover code pages.
+    const i = page & (TLB_SIZE - 1);
+    if (this.wTag[i] === page) this.wTag[i] = -1;
+  }
+
+  private readPage(addr: number, exec: boolean): Page {
+    const p = Math.floor(addr / PAGE_SHIFT_DIV);
+    const i = p & (TLB_SIZE - 1);
+    if (!exec && this.rTag[i] === p) return this.rPage[i]!;
+    const pg = this.pages.get(p);
+    if (!pg) throw new GuestFault(addr, exec ? "exec" : "read", false);
+    if (exec ? !(pg.perm & Perm.X) : !(pg.perm & Perm.R))
+      throw new GuestFault(addr, exec ? "exec" : "read", true);
+    if (!exec) {
+      this.rTag[i] = p;
+      this.rPage[i] = pg;
+    }
+    return pg;
+  }
+
+  private writePage(addr: number): Page {
+    const p = Math.floor(addr / PAGE_SHIFT_DIV);
+    const i = p & (TLB_SIZE - 1);
+    if (this.wTag[i] === p) return this.wPage[i]!;
+    const pg = this.pages.get(p);
+    if (!pg) throw new GuestFault(addr, "write", false);
+    if (!(pg.perm & Perm.W)) throw new GuestFault(addr, "write", true);
+    if (pg.code) this.onCodeWrite(p);
+    else {
+      this.wTag[i] = p;
+      this.wPage[i] = pg;
+    }
+    return pg;
+  }
+
+  /** Guest read of one byte. */
+  read8(addr: number): number {
+    return this.readPage(addr, false).bytes[addr % PAGE_SIZE]!;
+  }
+  /** Guest read of 16 bits (little-endian). */
+  read16(addr: number): number {
+    const o = addr % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 2) return this.readPage(addr, false).view.getUint16(o, true);
+    return this.read8(addr) | (this.read8(addr + 1) << 8);
+  }
+  /** Guest read of 32 bits as a signed int32 (use `>>> 0` for unsigned). */
+  read32(addr: number): number {
+    const o = addr % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 4) return this.readPage(addr, false).view.getInt32(o, true);
+    return this.read16(addr) | (this.read16(addr + 2) << 16);
+  }
+  /** Guest read of 64 bits: returns the low 32 bits (int32), high 32 bits in {@link hi}. */
+  read64(addr: number): number {
+    const o = addr % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 8) {
+      const v = this.readPage(addr, false).view;
+      this.hi = v.getInt32(o + 4, true);
+      return v.getInt32(o, true);
+    }
+    const lo = this.read32(addr);
+    this.hi = this.read32(addr + 4);
+    return lo;
+  }
+  /** Guest write of one byte. */
+  write8(addr: number, v: number): void {
+    this.writePage(addr).bytes[addr % PAGE_SIZE] = v;
+  }
+  /** Guest write of 16 bits. */
+  write16(addr: number, v: number): void {
+    const o = addr % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 2) this.writePage(addr).view.setUint16(o, v & 0xffff, true);
+    else {
+      this.writePage(addr);
+      this.writePage(addr + 1);
+      this.write8(addr, v);
+      this.write8(addr + 1, v >> 8);
+    }
+  }
+  /** Guest write of 32 bits. */
+  write32(addr: number, v: number): void {
+    const o = addr % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 4) this.writePage(addr).view.setInt32(o, v | 0, true);
+    else {
+      // Check both pages before writing anything (a faulting store writes nothing).
+      this.writePage(addr);
+      this.writePage(addr + 3);
+      for (let i = 0; i < 4; i++) this.write8(addr + i, v >> (8 * i));
+    }
+  }
+  /** Guest write of 64 bits given as two 32-bit halves. */
+  write64(addr: number, lo: number, hi: number): void {
+    const o = addr % PAGE_SIZE;
+    if (o <= PAGE_SIZE - 8) {
+      const v = this.writePage(addr).view;
+      v.setInt32(o, lo | 0, true);
+      v.setInt32(o + 4, hi | 0, true);
+    } else {
+      this.writePage(addr);
+      this.writePage(addr + 7);
+      this.write32(addr, lo);
+      this.write32(addr + 4, hi);
+    }
+  }
+
+  /** Guest instruction fetch of up to `n` bytes at `addr` into `out` (stops at an unmapped/non-X page after the first byte). Returns bytes copied. */
+  fetch(addr: number, out: Uint8Array, n: number): number {
+    let copied = 0;
+    while (copied < n) {
+      let pg: Page;
+      try {
+        pg = this.readPage(addr + copied, true);
+      } catch (e) {
+        if (copied === 0) throw e;
+        break;
+      }
+      const o = (addr + copied) % PAGE_SIZE;
+      const take = Math.min(n - copied, PAGE_SIZE - o);
+      out.set(pg.bytes.subarray(o, o + take), copied);
+      copied += take;
+    }
+    return copied;
+  }
+
+  // ---- host-side access (loader, syscalls): no permission checks beyond mapping --------------
+
+  /** Host read of guest bytes; throws GuestFault(read) if some page is unmapped. */
+  readBytes(addr: number, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = addr + done;
+      const pg = this.pages.get(Math.floor(a / PAGE_SHIFT_DIV));
+      if (!pg) throw new GuestFault(a, "read", false);
+      const o = a % PAGE_SIZE;
+      const take = Math.min(len - done, PAGE_SIZE - o);
+      out.set(pg.bytes.subarray(o, o + take), done);
+      done += take;
+    }
+    return out;
+  }
+
+  /** Host write of guest bytes (ignores W permission: the loader writes read-only text). */
+  writeBytes(addr: number, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const a = addr + done;
+      const p = Math.floor(a / PAGE_SHIFT_DIV);
+      const pg = this.pages.get(p);
+      if (!pg) throw new GuestFault(a, "write", false);
+      if (pg.code) this.onCodeWrite(p);
+      const o = a % PAGE_SIZE;
+      const take = Math.min(data.length - done, PAGE_SIZE - o);
+      pg.bytes.set(data.subarray(done, done + take), o);
+      done += take;
+    }
+  }
+
+  /** Host read of a NUL-terminated string (at most `max` bytes). */
+  readCString(addr: number, max = 4096): string {
+    const bytes: number[] = [];
+    for (let i = 0; i < max; i++) {
+      const pg = this.pages.get(Math.floor((addr + i) / PAGE_SHIFT_DIV));
+      if (!pg) throw new GuestFault(addr + i, "read", false);
+      const b = pg.bytes[(addr + i) % PAGE_SIZE]!;
+      if (b === 0) break;
+      bytes.push(b);
+    }
+    return Buffer.from(bytes).toString("utf8");
+  }
+
+  /** Guest-permission-checked host read (for syscalls reading guest buffers): faults like the guest would. */
+  readChecked(addr: number, len: number): Uint8Array {
+    for (let a = addr; a < addr + len; a = (Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE)
+      this.readPage(a, false);
+    return this.readBytes(addr, len);
+  }
+
+  /** Guest-permission-checked host write (for syscalls filling guest buffers). */
+  writeChecked(addr: number, data: Uint8Array): void {
+    for (let a = addr; a < addr + data.length; a = (Math.floor(a / PAGE_SIZE) + 1) * PAGE_SIZE)
+      this.writePage(a);
+    this.writeBytes(addr, data);
+  }
+
+  /** Lowest address >= `hint` where `len` bytes (page-rounded) are free, searching upward. */
+  findFree(hint: number, len: number): number {
+    const n = Math.ceil(len / PAGE_SIZE);
+    let p = Math.floor(hint / PAGE_SHIFT_DIV);
+    for (;;) {
+      let ok = true;
+      for (let i = 0; i < n; i++) {
+        if (this.pages.has(p + i)) {
+          p = p + i + 1;
+          ok = false;
+          break;
+        }
+      }
+      if (ok) return p * PAGE_SIZE;
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * The decoded-instruction cache entry ("uop"): what the interpreter needs of one instruction,
+ * extracted once from the decoder's {@link Instruction} so that executing it again costs no
+ * decoding. Operands are flattened into small integer fields.
+ * @module
+ */
+import { type Instruction, OpKind, Prefix, Reg } from "@xmc/x86-decode";
+import type { Cpu } from "./cpu.ts";
+
+/** An instruction handler: executes `u` on `c`. `c.rip` already points after the instruction. */
+export type Handler = (c: Cpu, u: Uop) => void;
+
+/** Operand kinds in a uop. */
+export enum K {
+  None = 0,
+  /** General-purpose register: `r` number 0-15, `s` size in bytes; `h` 1 for AH/CH/DH/BH. */
+  Gpr = 1,
+  /** The memory operand (`mem*` fields), `s` access size in bytes. */
+  Mem = 2,
+  /** Immediate (`immLo`/`immHi`, sign-extended to `s` bytes). */
+  Imm = 3,
+  /** Direct branch target (`target`). */
+  Rel = 4,
+  /** XMM register `r` (0-15). */
+  Xmm = 5,
+  /** x87 register ST(r). */
+  St = 6,
+  /** MMX register `r`. */
+  Mmx = 7,
+  /** Segment register `r` (ES=0 … GS=5). */
+  Seg = 8,
+  /** Second immediate (`imm2`). */
+  Imm2 = 9,
+  /** Implicit count 1 (D0-D3 shifts). */
+  One = 10,
+  /** Control/debug/other register not modeled (privileged instructions). */
+  Other = 11,
+  /** YMM/ZMM/mask registers (not implemented by the interpreter; #UD). */
+  Wide = 12,
+}
+
+/** One decoded instruction, ready to execute. */
+export class Uop {
+  /** The handler (set by the machine from the form's name). */
+  fn: Handler;
+  /** Address, length, address of the next instruction. */
+  ip: number;
+  len: number;
+  next: number;
+  /** Decoder form id and mnemonic text id. */
+  form: number;
+  /** Operand size and address size in bytes. */
+  osize: number;
+  asize: number;
+  /** Operands (Intel order): kind, register number, size in bytes, high-byte flag. */
+  nops = 0;
+  k0 = 0;
+  r0 = 0;
+  s0 = 0;
+  h0 = 0;
+  k1 = 0;
+  r1 = 0;
+  s1 = 0;
+  h1 = 0;
+  k2 = 0;
+  r2 = 0;
+  s2 = 0;
+  h2 = 0;
+  k3 = 0;
+  r3 = 0;
+  s3 = 0;
+  /** Memory operand: base and index GPR (-1 none), scale, displacement, segment (4 FS, 5 GS, else -1), RIP-relative absolute address. */
+  mBase = -1;
+  mIndex = -1;
+  mScale = 1;
+  mDisp = 0;
+  mSeg = -1;
+  /** For RIP-relative operands: the absolute address (base/index unused). -1 otherwise. */
+  mAbs = -1;
+  /** Immediate (low/high 32 bits), second immediate, branch target. */
+  immLo = 0;
+  immHi = 0;
+  imm2 = 0;
+  target = 0;
+  /** 0: no repeat prefix; 1: REP/REPE (F3); 2: REPNE (F2). Only for string forms. */
+  rep = 0;
+  /** LOCK prefix present. */
+  lock = false;
+  /** Vector length in bytes (VEX/EVEX), 0 for legacy. */
+  vl = 0;
+  /** Modeled cost in cycles (from the cost profile). */
+  cost = 0;
+  /** Cost class index (for statistics). */
+  costClass = 0;
+  /** Straight-line successor cache (valid while `gen` equals the cache's generation). */
+  nextU: Uop | null = null;
+  gen = 0;
+  /** The decoder's text for reports (filled lazily). */
+  text = "";
+  /** Raw bytes (for reports). */
+  bytes: Uint8Array;
+
+  constructor(fn: Handler, insn: Instruction) {
+    this.fn = fn;
+    this.ip = insn.ip;
+    this.len = insn.length;
+    this.next = insn.ip + insn.length;
+    this.form = insn.form;
+    this.osize = insn.osize >> 3;
+    this.asize = insn.asize >> 3;
+    this.vl = insn.vl >> 3;
+    this.bytes = insn.bytes().slice();
+    this.lock = (insn.prefixes & Prefix.Lock) !== 0;
+    this.rep = insn.rep ? ((insn.prefixes & Prefix.Rep) !== 0 ? 1 : 2) : 0;
+    this.immLo = insn.immLo | 0;
+    this.immHi = insn.immHi | 0;
+    this.imm2 = insn.imm2;
+    this.target = insn.target;
+    this.nops = insn.opCount;
+    for (let k = 0; k < insn.opCount && k < 4; k++) {
+      const kind = insn.opKind[k]!;
+      let K_ = K.None;
+      let r = 0;
+      let s = insn.opBits[k]! >> 3;
+      let h = 0;
+      switch (kind) {
+        case OpKind.Reg: {
+          const reg = insn.opReg[k]!;
+          if (reg < 16) {
+            K_ = K.Gpr;
+            r = reg;
+            s = 8;
+          } else if (reg < 32) {
+            K_ = K.Gpr;
+            r = reg - 16;
+            s = 4;
+          } else if (reg < 48) {
+            K_ = K.Gpr;
+            r = reg - 32;
+            s = 2;
+          } else if (reg < 64) {
+            K_ = K.Gpr;
+            r = reg - 48;
+            s = 1;
+          } else if (reg < 68) {
+            K_ = K.Gpr;
+            r = reg - 64;
+            s = 1;
+            h = 1;
+          } else if (reg < Reg.CR0) {
+            K_ = K.Seg;
+            r = reg - Reg.ES;
+            s = 2;
+          } else if (reg >= Reg.ST0 && reg < Reg.MM0) {
+            K_ = K.St;
+            r = reg - Reg.ST0;
+          } else if (reg >= Reg.MM0 && reg < Reg.XMM0) {
+            K_ = K.Mmx;
+            r = reg - Reg.MM0;
+            s = 8;
+          } else if (reg >= Reg.XMM0 && reg < Reg.XMM0 + 16) {
+            K_ = K.Xmm;
+            r = reg - Reg.XMM0;
+          } else if (reg >= Reg.XMM0 && reg < Reg.K0 + 8) {
+            K_ = K.Wide;
+            r = reg;
+          } else {
+            K_ = K.Other;
+            r = reg;
+          }
+          break;
+        }
+        case OpKind.Mem:
+          K_ = K.Mem;
+          break;
+        case OpKind.Imm:
+          K_ = K.Imm;
+          break;
+        case OpKind.Imm2:
+          K_ = K.Imm2;
+          break;
+        case OpKind.Rel:
+          K_ = K.Rel;
+          break;
+        case OpKind.One:
+          K_ = K.One;
+          s = 1;
+          break;
+        default:
+          K_ = K.Other;
+      }
+      if (k === 0) {
+        this.k0 = K_;
+        this.r0 = r;
+        this.s0 = s;
+        this.h0 = h;
+      } else if (k === 1) {
+        this.k1 = K_;
+        this.r1 = r;
+        this.s1 = s;
+        this.h1 = h;
+      } else if (k === 2) {
+        this.k2 = K_;
+        this.r2 = r;
+        this.s2 = s;
+        this.h2 = h;
+      } else {
+        this.k3 = K_;
+        this.r3 = r;
+        this.s3 = s;
+      }
+    }
+    // Memory operand.
+    const gprNum = (reg: number): number => {
+      if (reg === Reg.None) return -1;
+      if (reg < 16) return reg;
+      if (reg < 32) return reg - 16;
+      if (reg < 48) return reg - 32;
+      return -2; // RIP/EIP or vector index (VSIB): handled separately
+    };
+    this.mBase = gprNum(insn.memBase);
+    this.mIndex = gprNum(insn.memIndex);
+    this.mScale = insn.memScale;
+    this.mDisp = insn.memDisp;
+    if (insn.dispSize === 8) this.mDisp = (insn.memDispHi >>> 0) * 4294967296 + (insn.memDisp >>> 0);
+    if (insn.ripRelative) {
+      this.mAbs = insn.ip + insn.length + insn.memDisp;
+      if (insn.asize === 32) this.mAbs = this.mAbs >>> 0;
+      this.mBase = -1;
+    }
+    const seg = insn.segment;
+    this.mSeg = seg === Reg.ES + 4 ? 4 : seg === Reg.ES + 5 ? 5 : -1;
+  }
+}
