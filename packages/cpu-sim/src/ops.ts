@@ -9,6 +9,7 @@ import { GuestFault } from "./memory.ts";
 import { K, type Uop } from "./uop.ts";
 
 const TWO32 = 4294967296;
+const TWO64 = 2 ** 64;
 /** Canonical user-space addresses are below 2^47; anything else faults (#GP → SIGSEGV). */
 const ADDR_LIMIT = 2 ** 47;
 
@@ -23,13 +24,13 @@ export function ea(c: Cpu, u: Uop): number {
     if (u.mIndex >= 0)
       a += ((regs[2 * u.mIndex + 1]! >>> 0) * TWO32 + (regs[2 * u.mIndex]! >>> 0)) * u.mScale;
     if (u.asize === 4) a = a >>> 0 === a ? a : ((a % TWO32) + TWO32) % TWO32;
-    else if (a >= 18446744073709551616) a -= 18446744073709551616;
+    else if (a >= TWO64) a -= TWO64;
   }
   if (u.mSeg === 4) a += c.fsBase;
   else if (u.mSeg === 5) a += c.gsBase;
   if (a < 0 || a >= ADDR_LIMIT) {
     // Wrap-around below zero (e.g. a small base with a negative displacement) is non-canonical too.
-    throw new GuestFault(a < 0 ? a + 18446744073709551616 : a, "read", false);
+    throw new GuestFault(a < 0 ? a + TWO64 : a, "read", false);
   }
   return a;
 }

@@ -204,7 +204,7 @@ const uname: Syscall = (_p, c) => {
   const fields = ["Linux", "xmc", "6.1.0-xmc", "#1 SMP xmc", "x86_64", "(none)"];
   const out = new Uint8Array(65 * 6);
   const enc = new TextEncoder();
-  fields.forEach((f, i) => out.set(enc.encode(f), i * 65));
+  for (let i = 0; i < fields.length; i++) out.set(enc.encode(fields[i]!), i * 65);
   c.mem.writeChecked(buf, out);
   return 0;
 };
