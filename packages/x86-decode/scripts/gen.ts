@@ -92,6 +92,7 @@ const SIZES: Record<string, Size> = {
   env: Size.env,
   area: Size.area,
   bs: Size.bs,
+  i4: Size.i4,
 };
 
 const FIXED: Record<string, Fixed> = {
@@ -191,6 +192,7 @@ const TUPLES: Record<string, Tuple> = {
   t1s64: Tuple.T1S64,
   t1f32: Tuple.T1F32,
   t1f64: Tuple.T1F64,
+  qv: Tuple.QV,
 };
 
 /** Selector dimensions in tree order. `undefined` = wildcard. */

@@ -97,6 +97,7 @@ function immBytes(form: number, mode: 32 | 64, osize: number, asize: number): nu
   const flags = FORM_FLAGS[form]!;
   for (const { method, size } of operands(form)) {
     if (method === Method.I || method === Method.I2) {
+      if (size === Size.i4) continue; // in the is4 byte
       if (size === Size.b || size === Size.bs) push(1);
       else if (size === Size.w) push(2);
       else if (size === Size.d) push(4);

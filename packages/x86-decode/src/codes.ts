@@ -80,6 +80,8 @@ export enum Size {
   area = 26,
   /** Immediate byte sign-extended to the operand size (83 /0, 6A, 6B). */
   bs = 27,
+  /** Immediate in the low 4 bits of the preceding is4 byte (`L` operand); no byte of its own. */
+  i4 = 28,
 }
 
 /** Fixed operands (Method.Fixed); the code is stored as the size. */
@@ -238,6 +240,8 @@ export enum Tuple {
   T1S64 = 17,
   T1F32 = 18,
   T1F64 = 19,
+  /** Quarter vector with embedded broadcast (vcvtph2pd, vcvtph2qq: N = VL/32 bytes, or the element). */
+  QV = 20,
 }
 
 /**

@@ -371,7 +371,14 @@ export function decode(
     if (isEvex) {
       if (out.evexMask === 0 && flags & F.KReq) return fail(out, DecodeError.Invalid);
       if (out.evexMask !== 0 && !(flags & F.K)) return fail(out, DecodeError.Invalid);
-      if (out.evexZ && !(flags & F.Zero)) return fail(out, DecodeError.Invalid);
+      // Zeroing-masking needs a mask: EVEX.z=1 with aaa=000 is #UD (objdump: (bad)).
+      if (out.evexZ && (out.evexMask === 0 || !(flags & F.Zero))) return fail(out, DecodeError.Invalid);
+      // ... and is #UD with a memory destination (stores merge only; SDM Vol. 2 §2.7, Table "#UD
+      // conditions of opmask related encoding"); objdump prints `{z}` there.
+      if (out.evexZ && modrm < 0xc0) {
+        const m0 = OPERAND_METHOD[FORM_OPS[form * 5]!];
+        if (m0 === Method.W || m0 === Method.M) return fail(out, DecodeError.Invalid);
+      }
       if (out.evexB && modrm < 0xc0 && !(flags & (F.Bcst16 | F.Bcst32 | F.Bcst64)))
         return fail(out, DecodeError.Invalid);
     }
@@ -664,6 +671,10 @@ export function decode(
             bits = osize;
             signExt = true;
             break;
+          case Size.i4:
+            n = 0; // low 4 bits of the is4 byte just read (VPERMIL2PS/PD)
+            bits = 8;
+            break;
           case Size.w:
             n = 2;
             bits = 16;
@@ -688,7 +699,8 @@ export function decode(
         if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
         let lo = 0;
         let hi = 0;
-        if (n === 1) lo = signExt ? (code[p]! << 24) >> 24 : code[p]!;
+        if (n === 0) lo = code[p - 1]! & 15;
+        else if (n === 1) lo = signExt ? (code[p]! << 24) >> 24 : code[p]!;
         else if (n === 2)
           lo = signExt ? ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16 : code[p]! | (code[p + 1]! << 8);
         else {
@@ -700,8 +712,10 @@ export function decode(
         }
         if (kind === OpKind.Imm2) out.imm2 = lo >>> 0;
         else {
-          out.immOffset = p - offset;
-          out.immSize = n;
+          if (n !== 0) {
+            out.immOffset = p - offset;
+            out.immSize = n;
+          }
           out.immLo = lo;
           out.immHi = hi;
         }
@@ -845,6 +859,18 @@ export function decode(
   }
   out.opCount = nops;
 
+  // Gathers: the destination, the index and (VEX) the mask register must all differ, else #UD
+  // (SDM VPGATHERDD/VGATHERDPS...; objdump prints them with `/(bad)` marks).
+  if (nops >= 2 && opKind[1] === OpKind.Mem && OPERAND_METHOD[FORM_OPS[form * 5 + 1]!] === Method.MV) {
+    const d = (opReg[0]! - Reg.XMM0) % 32;
+    const x = (out.memIndex - Reg.XMM0) % 32;
+    if (d === x) return fail(out, DecodeError.Invalid);
+    if (isVex && nops >= 3) {
+      const m = (opReg[2]! - Reg.XMM0) % 32;
+      if (m === d || m === x) return fail(out, DecodeError.Invalid);
+    }
+  }
+
   // EVEX compressed displacement and broadcast.
   if (isEvex && memOperand) {
     const tuple = FORM_TUPLE[form]!;
@@ -852,7 +878,7 @@ export function decode(
     if (out.evexB) {
       if (!(flags & (F.Bcst16 | F.Bcst32 | F.Bcst64))) return fail(out, DecodeError.Invalid);
       // Half-vector conversions (vcvtps2pd...) broadcast one element per destination element.
-      out.bcst = (tuple === Tuple.HV ? vl / 16 : vl / 8) / esz;
+      out.bcst = (tuple === Tuple.HV ? vl / 16 : tuple === Tuple.QV ? vl / 32 : vl / 8) / esz;
     }
     if (out.dispSize === 1) out.memDisp *= disp8Scale(tuple, vl, out.evexB, esz, w);
     if (out.evexB) esz = 0;
@@ -1082,6 +1108,8 @@ function disp8Scale(tuple: number, vl: number, b: number, esz: number, w: number
       return b ? esz : vb;
     case Tuple.HV:
       return b ? esz : vb >> 1;
+    case Tuple.QV:
+      return b ? esz : vb >> 2;
     case Tuple.FVM:
       return vb;
     case Tuple.HVM:
