@@ -20,7 +20,7 @@ export {
   encodeRet,
 } from "./encode.ts";
 export { type FormatOptions, formatAtt, formatIntel } from "./format.ts";
+export { formCount, formName, formOperands } from "./forms.ts";
 export { DECODE_ERROR_TEXT, DecodeError, Instruction, OpKind, Prefix } from "./instruction.ts";
 export { instructionLength } from "./length.ts";
 export { REG_NAMES, Reg } from "./registers.ts";
-export { formCount, formName, formOperands } from "./forms.ts";
