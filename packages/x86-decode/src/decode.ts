@@ -94,71 +94,76 @@ export function decode(
   let p = offset;
   const m64 = mode === 64;
   let rex = 0;
+  let ru = 0; // REX bits used (stored in out.rexUsed at the end)
 
   let prefixes = 0;
   let b = 0;
 
   // ---- legacy prefixes and REX -----------------------------------------------------------
-  for (;;) {
-    if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
-    b = code[p]!;
-    const idx = p - offset;
-    switch (b) {
-      case 0xf0:
-        prefixes |= Prefix.Lock;
-        break;
-      case 0xf2:
-        prefixes = (prefixes | Prefix.Repne) & ~Prefix.Rep;
-        lastRepIdx = idx;
-        break;
-      case 0xf3:
-        prefixes = (prefixes | Prefix.Rep) & ~Prefix.Repne;
-        lastRepIdx = idx;
-        break;
-      case 0x66:
-        prefixes |= Prefix.OpSize;
-        opsizeIdx = idx;
-        break;
-      case 0x67:
-        prefixes |= Prefix.AddrSize;
-        addrIdx = idx;
-        break;
-      case 0x26:
-      case 0x2e:
-      case 0x36:
-      case 0x3e:
-        prefixes |= Prefix.Seg;
-        out.segment = Reg.ES + ((b >> 3) & 3);
-        break;
-      case 0x64:
-      case 0x65:
-        prefixes |= Prefix.Seg;
-        out.segment = Reg.ES + (b - 0x60);
-        break;
-      case 0x9b:
-        // FWAIT before an x87 opcode is taken as a prefix (objdump prints `fstsw` for 9B DF E0);
-        // otherwise it is the one-byte FWAIT instruction.
-        if (fwaitPrefixes(code, p, offset, end, m64)) {
-          rex = 0;
-          p++;
-          continue;
-        }
-        break;
-      default:
-        if (m64 && (b & 0xf0) === 0x40) {
-          // The last REX counts, and only when nothing but the opcode follows it.
-          rex = b;
+  if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+  b = code[p]!;
+  // Fast path: most instructions start with their opcode (no legacy prefix, no REX).
+  if (PREFIX_BYTE[b] !== 0 || b === 0x9b || (m64 && (b & 0xf0) === 0x40))
+    for (;;) {
+      if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
+      b = code[p]!;
+      const idx = p - offset;
+      switch (b) {
+        case 0xf0:
+          prefixes |= Prefix.Lock;
+          break;
+        case 0xf2:
+          prefixes = (prefixes | Prefix.Repne) & ~Prefix.Rep;
+          lastRepIdx = idx;
+          break;
+        case 0xf3:
+          prefixes = (prefixes | Prefix.Rep) & ~Prefix.Repne;
+          lastRepIdx = idx;
+          break;
+        case 0x66:
+          prefixes |= Prefix.OpSize;
+          opsizeIdx = idx;
+          break;
+        case 0x67:
+          prefixes |= Prefix.AddrSize;
+          addrIdx = idx;
+          break;
+        case 0x26:
+        case 0x2e:
+        case 0x36:
+        case 0x3e:
+          prefixes |= Prefix.Seg;
+          out.segment = Reg.ES + ((b >> 3) & 3);
+          break;
+        case 0x64:
+        case 0x65:
+          prefixes |= Prefix.Seg;
+          out.segment = Reg.ES + (b - 0x60);
+          break;
+        case 0x9b:
+          // FWAIT before an x87 opcode is taken as a prefix (objdump prints `fstsw` for 9B DF E0);
+          // otherwise it is the one-byte FWAIT instruction.
+          if (fwaitPrefixes(code, p, offset, end, m64)) {
+            rex = 0;
+            p++;
+            continue;
+          }
+          break;
+        default:
+          if (m64 && (b & 0xf0) === 0x40) {
+            // The last REX counts, and only when nothing but the opcode follows it.
+            rex = b;
 
-          p++;
-          continue;
-        }
-        break;
+            p++;
+            continue;
+          }
+          break;
+      }
+      if (PREFIX_BYTE[b] === 0) break;
+      rex = 0; // a REX followed by a legacy prefix is ignored
+
+      p++;
     }
-    if (PREFIX_BYTE[b] === 0) break;
-    rex = 0; // a REX followed by a legacy prefix is ignored
-
-    p++;
-  }
   out.prefixCount = p - offset;
   if (rex !== 0) prefixes |= Prefix.Rex;
   out.rex = rex;
@@ -455,10 +460,9 @@ export function decode(
         const idx = ((sib >> 3) & 7) | rexX;
         if (idx !== 4) {
           out.memIndex = regBase + idx;
-          if (rexX) used |= 0; // recorded below through rexUsed
         }
-        if (rexX && idx !== 4) out.rexUsed |= 2;
-        if (idx === 4 && rexX) out.rexUsed |= 2;
+        if (rexX && idx !== 4) ru |= 2;
+        if (idx === 4 && rexX) ru |= 2;
         base = sib & 7;
         if (base === 5 && mod === 0) {
           base = -1;
@@ -468,7 +472,7 @@ export function decode(
       }
       if (base >= 0) {
         out.memBase = regBase + (base | rexB);
-        if (rexB) out.rexUsed |= 1;
+        if (rexB) ru |= 1;
       } else if (base === -2 && m64) {
         out.memBase = asize === 64 ? Reg.RIP : Reg.EIP;
         out.ripRelative = true;
@@ -514,8 +518,8 @@ export function decode(
       case Method.G:
         bits = gprSize(size, osize);
         reg = gpr(bits, regField, rexPresent);
-        if (rex & 4) out.rexUsed |= 4;
-        if (bits === 8 && rexPresent) out.rexUsed |= 16;
+        if (rex & 4) ru |= 4;
+        if (bits === 8 && rexPresent) ru |= 16;
         if (isEvex && vexRR) return fail(out, DecodeError.Invalid);
         break;
       case Method.E:
@@ -529,8 +533,8 @@ export function decode(
           if (method === Method.M) return fail(out, DecodeError.Invalid);
           bits = gprSize(size, osize);
           reg = gpr(bits, rmField, rexPresent);
-          if (rex & 1) out.rexUsed |= 1;
-          if (bits === 8 && rexPresent) out.rexUsed |= 16;
+          if (rex & 1) ru |= 1;
+          if (bits === 8 && rexPresent) ru |= 16;
         }
         break;
       case Method.B:
@@ -541,21 +545,21 @@ export function decode(
         bits = gprSize(size, osize);
         const n = (op & 7) | (rex & 1 ? 8 : 0);
         reg = gpr(bits, n, rexPresent);
-        if (rex & 1) out.rexUsed |= 1;
-        if (bits === 8 && rexPresent) out.rexUsed |= 16;
+        if (rex & 1) ru |= 1;
+        if (bits === 8 && rexPresent) ru |= 16;
         break;
       }
       case Method.C:
         // CR1, CR5-CR7 and CR9-CR15 do not exist: #UD (SDM MOV—Move to/from Control Registers).
         if (regField === 1 || (regField > 4 && regField !== 8)) return fail(out, DecodeError.Invalid);
         reg = Reg.CR0 + regField;
-        if (rex & 4) out.rexUsed |= 4;
+        if (rex & 4) ru |= 4;
         bits = m64 ? 64 : 32;
         break;
       case Method.D:
         if (regField > 7) return fail(out, DecodeError.Invalid); // DR8-DR15: #UD (SDM)
         reg = Reg.DR0 + regField;
-        if (rex & 4) out.rexUsed |= 4;
+        if (rex & 4) ru |= 4;
         bits = m64 ? 64 : 32;
         break;
       case Method.S: {
@@ -583,7 +587,7 @@ export function decode(
       case Method.V:
         bits = vecRegBits(size, vl);
         reg = vecBase(bits) + (regField | vexRR);
-        if (rex & 4) out.rexUsed |= 4;
+        if (rex & 4) ru |= 4;
         break;
       case Method.H:
         bits = vecRegBits(size, vl);
@@ -598,7 +602,7 @@ export function decode(
         } else {
           bits = vecRegBits(size, vl);
           reg = vecBase(bits) + (rmField | (isEvex ? vexX << 1 : 0));
-          if (rex & 1) out.rexUsed |= 1;
+          if (rex & 1) ru |= 1;
         }
         break;
       case Method.L: {
@@ -871,6 +875,14 @@ export function decode(
     }
   }
 
+  // AVX512-FP16 complex multiplies (map 6: 56/57/D6/D7, VF[C]MADDC*, VF[C]MULC*): the destination
+  // must differ from both sources, else #UD (SDM; objdump prints the destination as (bad)).
+  if (map === OpMap.E6 && (op & 0x7e) === 0x56 && nops >= 3) {
+    const d = (opReg[0]! - Reg.XMM0) % 32;
+    if (d === (opReg[1]! - Reg.XMM0) % 32) return fail(out, DecodeError.Invalid);
+    if (opKind[2] === OpKind.Reg && d === (opReg[2]! - Reg.XMM0) % 32) return fail(out, DecodeError.Invalid);
+  }
+
   // EVEX compressed displacement and broadcast.
   if (isEvex && memOperand) {
     const tuple = FORM_TUPLE[form]!;
@@ -904,10 +916,11 @@ export function decode(
   // Prefix usage (objdump prints unused prefixes by name).
   const sized = (flags & F.OSQ) !== 0 || SIZED[form] === 1;
   if (opsizeIdx >= 0 && eff66 && osize === 16 && sized) used |= 1 << opsizeIdx;
-  if (rex & 8 && ((flags & F.OSQ) !== 0 || (sized && !(flags & (F.D64 | F.F64))))) out.rexUsed |= 8;
+  if (rex & 8 && ((flags & F.OSQ) !== 0 || (sized && !(flags & (F.D64 | F.F64))))) ru |= 8;
   if (addrIdx >= 0 && (memOperand || asizeSelected || out.branch === Br.Loop || out.branch === Br.Jrcxz))
     used |= 1 << addrIdx;
   out.prefixUsed = used;
+  out.rexUsed = ru;
   return length;
 }
 
