@@ -446,8 +446,9 @@ function intelMem(insn: Instruction, k: number): string {
   const method = OPERAND_METHOD[insn.opId[k]!]!;
   const bits = insn.opBits[k]!;
   let ptr = method === Method.M && OPERAND_SIZE[insn.opId[k]!] === 0 ? "" : (PTR[bits] ?? "");
-  // objdump names CMPXCHG16B's m128 (0F C7 /1) an OWORD, not an XMMWORD.
-  if (bits === 128 && insn.map === 1 && insn.opcode === 0xc7) ptr = "OWORD PTR ";
+  // objdump names the m128 of CMPXCHG16B (0F C7 /1) and INVEPT/INVVPID (66 0F 38 80/81) an OWORD.
+  if (bits === 128 && ((insn.map === 1 && insn.opcode === 0xc7) || (insn.map === 2 && (insn.opcode & 0xfe) === 0x80)))
+    ptr = "OWORD PTR ";
   if (insn.bcst) ptr = BCST[insn.flags & F.Bcst64 ? 8 : insn.flags & F.Bcst16 ? 2 : 4] ?? "";
   if (method === Method.X || method === Method.Y) {
     const r = insn.asize === 64 ? Reg.RAX : insn.asize === 32 ? Reg.EAX : Reg.AX;
