@@ -120,6 +120,10 @@ export class Cpu {
   fpuCw = 0x037f;
   fpuSw = 0;
   fpuTw = 0xffff;
+  /** x87 data registers R0-R7 (physical, ST(i) = R[(TOP+i)&7]): 64-bit significands as [lo, hi] int32 pairs. */
+  readonly fpuMant: Int32Array = new Int32Array(16);
+  /** x87 data registers R0-R7: sign (bit 15) and biased 15-bit exponent. */
+  readonly fpuExp: Uint16Array = new Uint16Array(8);
   /** Modeled cycles spent by this CPU (its TSC). */
   cycles = 0;
   /** Instructions retired. */
