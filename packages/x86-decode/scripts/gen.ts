@@ -61,6 +61,9 @@ const METHODS: Record<string, Method> = {
   II: Method.I2,
   BG: Method.BG,
   BR: Method.BR,
+  TG: Method.TG,
+  TR: Method.TR,
+  TH: Method.TH,
 };
 
 const SIZES: Record<string, Size> = {
@@ -93,6 +96,7 @@ const SIZES: Record<string, Size> = {
   area: Size.area,
   bs: Size.bs,
   i4: Size.i4,
+  sib: Size.sib,
 };
 
 const FIXED: Record<string, Fixed> = {
@@ -241,7 +245,7 @@ interface Entry {
 
 function parseOperand(tok: string, where: string): { method: Method; size: Size } {
   if (tok in FIXED) return { method: Method.Fixed, size: FIXED[tok] as unknown as Size };
-  const m = /^(KG|KE|KR|KH|MV|II|BG|BR|[A-Z])([a-z0-9]*)$/.exec(tok);
+  const m = /^(KG|KE|KR|KH|MV|II|BG|BR|TG|TR|TH|[A-Z])([a-z0-9]*)$/.exec(tok);
   if (!m) throw new DataError(`${where}: bad operand "${tok}"`);
   const method = METHODS[m[1]!];
   const size = SIZES[m[2]!];
@@ -269,6 +273,8 @@ const MODRM_METHODS = new Set<Method>([
   Method.MV,
   Method.BG,
   Method.BR,
+  Method.TG,
+  Method.TR,
 ]);
 
 function parseLine(line: string, where: string): Entry[] {
@@ -372,7 +378,7 @@ function parseLine(line: string, where: string): Entry[] {
   if (lmask === 0) lmask = isVex ? 0b11 : isEvex ? 0b111 : 0;
   if (quals.prefix !== undefined) flags |= [0, F.P66, F.PF3, F.PF2][quals.prefix]!;
   if (quals.osize !== undefined || quals.w !== undefined) flags |= F.OSQ;
-  if ((isVex || isEvex) && !operands.some((o) => /^(H|B|KH)/.test(o))) flags |= F.NoVvvv;
+  if ((isVex || isEvex) && !operands.some((o) => /^(H|B|KH|TH)/.test(o))) flags |= F.NoVvvv;
   if ((isVex || isEvex) && !modrm && map !== OpMap.V0F)
     throw new DataError(`${where}: VEX/EVEX forms other than map 1 need ModRM`);
   const name = [att, ...operands].join("_").replace(/[^A-Za-z0-9_]/g, "");
@@ -551,7 +557,11 @@ function fastVex(ref: number, pp: number, L: number, w: number, isReg: boolean, 
         method === Method.KR ||
         method === Method.MV ||
         method === Method.L ||
-        method === Method.I2
+        method === Method.I2 ||
+        method === Method.TG ||
+        method === Method.TR ||
+        method === Method.TH ||
+        size === Size.sib
       )
         return 0;
       else if (method === Method.M && isReg) return 0;

@@ -117,7 +117,8 @@ function immBytes(form: number, mode: 32 | 64, osize: number, asize: number): nu
 }
 
 function usesVvvv(form: number): boolean {
-  return operands(form).some((o) => o.method === Method.H || o.method === Method.B || o.method === Method.KH);
+  return operands(form).some((o) => o.method === Method.H || o.method === Method.B || o.method === Method.KH || o.method === Method.TH,
+  );
 }
 
 function build(map: number, opcode: number, form: number, path: Path, memForm: boolean): Vector | undefined {
@@ -155,7 +156,7 @@ function build(map: number, opcode: number, form: number, path: Path, memForm: b
     const reg = path.reg ?? 2;
     if (path.mod === 1 || (!memForm && path.mod === undefined)) modrm = 0xc0 | (reg << 3) | (path.rm ?? 1);
     else {
-      const vsib = operands(form).some((o) => o.method === Method.MV);
+      const vsib = operands(form).some((o) => o.method === Method.MV || o.size === Size.sib);
       if (vsib) {
         modrm = 0x44 | (reg << 3);
         tail.push(0x88, 0x10); // SIB: scale 4, index 1, base 0; disp8

@@ -43,6 +43,12 @@ export enum Method {
   BG = 31,
   /** MPX bound register from ModRM.rm (mod=3). */
   BR = 32,
+  /** AMX tile register from ModRM.reg. */
+  TG = 33,
+  /** AMX tile register from ModRM.rm (mod=3). */
+  TR = 34,
+  /** AMX tile register from VEX.vvvv. */
+  TH = 35,
 }
 
 /** Operand sizes. */
@@ -82,6 +88,8 @@ export enum Size {
   bs = 27,
   /** Immediate in the low 4 bits of the preceding is4 byte (`L` operand); no byte of its own. */
   i4 = 28,
+  /** Sizeless memory that must use a SIB byte (AMX `sibmem`). */
+  sib = 29,
 }
 
 /** Fixed operands (Method.Fixed); the code is stored as the size. */

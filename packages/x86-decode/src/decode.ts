@@ -529,6 +529,7 @@ export function decode(
           if (method === Method.R) return fail(out, DecodeError.Invalid);
           kind = OpKind.Mem;
           bits = method === Method.M ? memSize(size, osize, vl) : gprSize(size, osize);
+          if (size === Size.sib && out.sib < 0) return fail(out, DecodeError.Invalid); // AMX sibmem
         } else {
           if (method === Method.M) return fail(out, DecodeError.Invalid);
           bits = gprSize(size, osize);
@@ -640,6 +641,17 @@ export function decode(
         if (vexV > 7) return fail(out, DecodeError.Invalid);
         bits = 64;
         break;
+      case Method.TG:
+      case Method.TR:
+      case Method.TH: {
+        // AMX tile registers TMM0-TMM7: a number above 7 is #UD.
+        if (method === Method.TR && modrm < 0xc0) return fail(out, DecodeError.Invalid);
+        const n = method === Method.TG ? regField : method === Method.TR ? rmField : vexV;
+        if (n > 7) return fail(out, DecodeError.Invalid);
+        reg = Reg.TMM0 + n;
+        bits = 8192;
+        break;
+      }
       case Method.KE:
       case Method.KR:
         if (modrm < 0xc0) {
@@ -873,6 +885,11 @@ export function decode(
       const m = (opReg[2]! - Reg.XMM0) % 32;
       if (m === d || m === x) return fail(out, DecodeError.Invalid);
     }
+  }
+
+  // AMX dot products (TDP*, TCMM*): the three tile registers must all differ, else #UD (SDM).
+  if (nops === 3 && OPERAND_METHOD[FORM_OPS[form * 5 + 2]!] === Method.TH) {
+    if (opReg[0] === opReg[1] || opReg[0] === opReg[2] || opReg[1] === opReg[2]) return fail(out, DecodeError.Invalid);
   }
 
   // AVX512-FP16 complex multiplies (map 6: 56/57/D6/D7, VF[C]MADDC*, VF[C]MULC*): the destination

@@ -29,6 +29,8 @@ export enum Reg {
   TR0 = 235,
   /** An MPX bound register number above 3 (objdump prints `(bad)`). */
   BadBnd = 243,
+  /** AMX tile registers TMM0-TMM7. */
+  TMM0 = 244,
   /** No register. */
   None = 255,
 }
@@ -59,6 +61,7 @@ function build(): string[] {
     n[Reg.MM0 + i] = `mm${i}`;
     n[Reg.K0 + i] = `k${i}`;
     n[Reg.TR0 + i] = `tr${i}`;
+    n[Reg.TMM0 + i] = `tmm${i}`;
   }
   for (let i = 0; i < 32; i++) {
     n[Reg.XMM0 + i] = `xmm${i}`;
