@@ -21,12 +21,51 @@ export interface MachineOptions {
   profile?: CostProfile;
 }
 
+/**
+ * Kinds of scheduling events: 0 a thread loaded on a CPU, 1 a syscall (detail: its number),
+ * 2 a signal delivered (detail: the signal), 3 a thread exited (detail: its exit code).
+ */
+export type EventKind = 0 | 1 | 2 | 3;
+
+/**
+ * The order of scheduling events — (cpu, tid, kind, detail) tuples — as a running FNV-1a hash
+ * and a count, and optionally the full list. Two runs with the same seed give the same hash;
+ * another seed gives another interleaving and (almost surely) another hash.
+ */
+export class EventLog {
+  /** FNV-1a (32-bit) over every event's four numbers. */
+  hash = 0x811c9dc5;
+  /** Number of events. */
+  count = 0;
+  /** When set (an array), every event is also appended as [cpu, tid, kind, detail]. */
+  keep: [number, number, EventKind, number][] | undefined;
+
+  /** Record one event. */
+  record(cpu: number, tid: number, kind: EventKind, detail: number): void {
+    let h = this.hash;
+    h = Math.imul(h ^ cpu, 0x01000193);
+    h = Math.imul(h ^ tid, 0x01000193);
+    h = Math.imul(h ^ kind, 0x01000193);
+    h = Math.imul(h ^ (detail | 0), 0x01000193);
+    this.hash = h >>> 0;
+    this.count++;
+    if (this.keep) this.keep.push([cpu, tid, kind, detail]);
+  }
+
+  /** The hash as 8 hex digits. */
+  hex(): string {
+    return this.hash.toString(16).padStart(8, "0");
+  }
+}
+
 /** Memory, vCPUs and the code cache. */
 export class Machine {
   readonly mem: Memory;
   readonly cpus: Cpu[];
   readonly cache: CodeCacheT;
   readonly profile: CostProfile;
+  /** Scheduling events of the OS layer (determinism checks). */
+  readonly events: EventLog = new EventLog();
 
   constructor(opts: MachineOptions = {}) {
     const n = opts.cpus ?? 1;

@@ -1,16 +1,49 @@
 /**
- * A Linux process on the machine: the loaded program, its threads, file descriptors, program
- * break and memory mappings, and the scheduler that runs threads on the vCPUs. Deterministic:
- * the vCPU with the smallest modeled time runs next for one quantum.
+ * A Linux process on the machine. It owns the threads, the file descriptors, the guest
+ * filesystem view, the futex queues, the signal dispositions and the program break, and it
+ * drives the {@link Scheduler} that runs its threads on the vCPUs. Syscalls arrive here from
+ * the SYSCALL instruction and are dispatched by number ({@link SYSCALLS}); CPU exceptions
+ * arrive from the scheduler and become signals (a handler, or death with a report).
  * @module
  */
+import { isatty } from "node:tty";
+import { decode, formatAtt, Instruction } from "@xmc/x86-decode";
 import type { Cpu } from "../cpu.ts";
 import { CpuException, Vec } from "../errors.ts";
-import { runCpu, Stop } from "../exec/run.ts";
 import type { Machine } from "../machine.ts";
 import { GuestFault } from "../memory.ts";
-import { type LoadedImage, loadStatic } from "./loader.ts";
-import { SYSCALLS, type SyscallContext } from "./syscalls.ts";
+import type { Uop } from "../uop.ts";
+import { BLOCKED, EFAULT, EINTR, ENOSYS, NO_RESULT } from "./errno.ts";
+import { FdTable, GUEST_UID, O_RDONLY, O_WRONLY, type Pipe, StdioFile } from "./fds.ts";
+import { GuestFs } from "./fs.ts";
+import { Futexes } from "./futex.ts";
+import { type LoadedImage, loadStatic, STACK_SIZE, STACK_TOP } from "./loader.ts";
+import {
+  defaultIgnores,
+  enterHandler,
+  FPE_FLTINV,
+  FPE_INTDIV,
+  ILL_ILLOPN,
+  SA_RESETHAND,
+  SEGV_ACCERR,
+  SEGV_MAPERR,
+  SI_KERNEL,
+  SIG_DFL,
+  SIG_IGN,
+  SIGBUS,
+  SIGFPE,
+  SIGILL,
+  SIGSEGV,
+  SIGTRAP,
+  type SigAction,
+  type SigInfo,
+  sigBit,
+  signalName,
+} from "./signals.ts";
+import { SYSCALLS } from "./syscalls.ts";
+import { Rng, Scheduler, type SchedulerHost } from "./threads/scheduler.ts";
+import { Thread, ThreadState } from "./threads/thread.ts";
+import type { WaitQueue } from "./threads/waitqueue.ts";
 
 /** How the process ended. */
 export interface ExitStatus {
@@ -18,256 +51,499 @@ export interface ExitStatus {
   code: number;
   /** Terminating signal number, 0 when it exited. */
   signal: number;
-  /** A human-readable report for a fatal signal or a stop (fault address, RIP, instruction). */
+  /** A human-readable report for a fatal signal or a stop (signal, address, RIP, instruction). */
   report?: string;
   /** True when the run stopped at the instruction limit. */
   instructionLimit?: boolean;
+  /** True when every thread was blocked forever. */
+  deadlock?: boolean;
 }
 
 /** Options for running a program. */
 export interface ProcessOptions {
   argv: string[];
   env?: string[];
-  /** Seed for everything random (AT_RANDOM, getrandom, scheduling choices). */
+  /** Seed for everything random (AT_RANDOM, getrandom, scheduling choices). Default 1. */
   seed?: number;
   /** Stop after this many instructions in total (over all CPUs). */
   maxInstructions?: number;
-  /** Instructions per scheduling quantum (default 10,000). */
+  /** Mean instructions per scheduling quantum (default 10,000; the seed jitters it ±50%). */
   quantum?: number;
-  /** Where guest stdout/stderr go (default: the host's). */
+  /** Where guest stdout/stderr go (default: the host's fd 1 and 2). */
   stdout?: (data: Uint8Array) => void;
   stderr?: (data: Uint8Array) => void;
-  /** Guest stdin (default: empty). */
+  /** Guest stdin contents (default: the host's fd 0). */
   stdin?: Uint8Array;
+  /** Host directory mapped as the guest's `/` (default: none, the host is invisible). */
+  fsRoot?: string;
+  /** Allow writes under `fsRoot`. */
+  fsWritable?: boolean;
+  /** What /proc/self/exe names (default argv[0]). */
+  exePath?: string;
+  /** Where xmc's own messages (unknown syscalls) go (default: the guest's stderr sink). */
+  diagnostics?: (line: string) => void;
 }
 
-/** A guest thread: its register context while it is not on a CPU. */
-export class Thread {
-  readonly tid: number;
-  readonly regs: Int32Array = new Int32Array(32);
-  rip = 0;
-  flags = 0x202;
-  fsBase = 0;
-  gsBase = 0;
-  readonly xmm: Int32Array = new Int32Array(64);
-  mxcsr = 0x1f80;
-  /** The CPU it runs on, or -1. */
-  cpu = -1;
-  /** Exited. */
-  done = false;
-  /** clear_child_tid address (set_tid_address / CLONE_CHILD_CLEARTID), 0 for none. */
-  clearTid = 0;
-  constructor(tid: number) {
-    this.tid = tid;
-  }
-}
-
-/** SplitMix64-like seeded generator (32-bit output) for determinism. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0 || 0x9e3779b9;
-  }
-  next(): number {
-    this.s = (this.s + 0x9e3779b9) >>> 0;
-    let z = this.s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  }
-  bytes(n: number): Uint8Array {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = this.next() & 0xff;
-    return b;
-  }
-}
+/** Process id of the guest (its first thread's tid). */
+export const GUEST_PID = 1000;
 
 /** A running Linux program. */
-export class LinuxProcess implements SyscallContext {
+export class LinuxProcess implements SchedulerHost {
   readonly machine: Machine;
   readonly opts: ProcessOptions;
+  /** Randomness the guest sees (AT_RANDOM, getrandom, /dev/urandom). */
   readonly rng: Rng;
-  image!: LoadedImage;
+  readonly sched: Scheduler;
+  readonly image: LoadedImage;
+  readonly fds: FdTable = new FdTable();
+  readonly fs: GuestFs;
+  readonly futexes: Futexes = new Futexes();
+  /** Dispositions, index = signal number (1-64). */
+  readonly sigactions: SigAction[] = [];
+  readonly threads: Map<number, Thread> = new Map<number, Thread>();
+  readonly pid: number = GUEST_PID;
   brk = 0;
   brkStart = 0;
-  /** Next mmap search hint. */
-  mmapBase = 0x7f0000000000;
-  readonly threads: Thread[] = [];
-  private nextTid = 1000;
+  /** mmap places mappings top-down below this address (the stack's 8 MiB and a guard gap above). */
+  mmapBase: number = STACK_TOP - STACK_SIZE - 0x8000000;
+  /** umask. */
+  umask = 0o022;
+  /** Resource limits set with prlimit64 (resource → [soft, hard]). */
+  readonly rlimits: Map<number, [bigint, bigint]> = new Map<number, [bigint, bigint]>();
   exit: ExitStatus | undefined;
-  /** Unknown syscalls reported once each. */
+  /** Unknown syscalls already reported. */
   readonly reported: Set<number> = new Set<number>();
-  readonly pid: number = 1000;
-  stdout: (d: Uint8Array) => void;
-  stderr: (d: Uint8Array) => void;
-  stdinPos = 0;
-  /** Signal dispositions set with rt_sigaction (handler address per signal; 0 = default). */
-  readonly sigHandlers: Map<number, number> = new Map<number, number>();
+  private nextTid = GUEST_PID;
+  private live = 0;
+  private nextIno = 0x1000;
+  private readonly diag: (line: string) => void;
 
   constructor(machine: Machine, program: Uint8Array, opts: ProcessOptions) {
     this.machine = machine;
     this.opts = opts;
-    this.rng = new Rng(opts.seed ?? 1);
-    this.stdout = opts.stdout ?? ((d) => process.stdout.write(d));
-    this.stderr = opts.stderr ?? ((d) => process.stderr.write(d));
+    const seed = opts.seed ?? 1;
+    this.rng = new Rng(seed);
+    this.sched = new Scheduler(
+      machine,
+      new Rng(Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d)),
+      opts.quantum ?? 10_000,
+    );
     const execfn = opts.argv[0] ?? "program";
     this.image = loadStatic(machine.mem, program, opts.argv, opts.env ?? [], this.rng.bytes(16), execfn);
     this.brk = this.image.brk;
     this.brkStart = this.image.brk;
-    const t = new Thread(this.nextTid++);
-    t.rip = this.image.entry;
-    t.regs[8] = this.image.sp | 0;
-    t.regs[9] = Math.floor(this.image.sp / 4294967296);
-    this.threads.push(t);
+    this.fs = new GuestFs({
+      root: opts.fsRoot,
+      writable: opts.fsWritable,
+      exe: opts.exePath ?? execfn,
+      cpus: machine.cpus.length,
+    });
+    for (let i = 0; i <= 64; i++) this.sigactions.push({ handler: SIG_DFL, flags: 0, restorer: 0, mask: 0n });
+    // stdin, stdout, stderr: the host's (or the sinks given).
+    const tty = (fd: number, sink: unknown) => sink === undefined && isatty(fd);
+    this.fds.add(new StdioFile(0, O_RDONLY, tty(0, opts.stdin), undefined, opts.stdin), false);
+    this.fds.add(new StdioFile(1, O_WRONLY, tty(1, opts.stdout), opts.stdout, undefined), false);
+    this.fds.add(new StdioFile(2, O_WRONLY, tty(2, opts.stderr), opts.stderr, undefined), false);
+    this.diag =
+      opts.diagnostics ??
+      (opts.stderr
+        ? (l) => opts.stderr!(new TextEncoder().encode(`${l}\n`))
+        : (l) => process.stderr.write(`${l}\n`));
+    const t = this.newThread();
+    t.ctx.rip = this.image.entry;
+    t.ctx.setReg64(4, this.image.sp);
+    this.sched.enqueue(t, 0);
     machine.attach((c) => this.syscall(c));
   }
 
-  /** Thread currently on `c`. */
-  threadOn(c: Cpu): Thread | undefined {
-    return this.threads.find((t) => t.cpu === c.id && !t.done);
+  /** Create a thread (not yet runnable). */
+  newThread(): Thread {
+    const t = new Thread(this.nextTid++, this.machine.mem);
+    this.threads.set(t.tid, t);
+    this.live++;
+    return t;
   }
 
-  private load(c: Cpu, t: Thread): void {
-    c.regs.set(t.regs);
-    c.rip = t.rip;
-    c.setFlags(t.flags);
-    c.fsBase = t.fsBase;
-    c.gsBase = t.gsBase;
-    c.xmm.set(t.xmm);
-    c.mxcsr = t.mxcsr;
-    t.cpu = c.id;
+  /** A fresh inode number for pipes and the like. */
+  ino(): number {
+    return this.nextIno++;
   }
 
-  private save(c: Cpu, t: Thread): void {
-    t.regs.set(c.regs);
-    t.rip = c.rip;
-    t.flags = c.getFlags();
-    t.fsBase = c.fsBase;
-    t.gsBase = c.gsBase;
-    t.xmm.set(c.xmm);
-    t.mxcsr = c.mxcsr;
-    t.cpu = -1;
+  /** The thread running on `c`. */
+  current(c: Cpu): Thread {
+    // SAFETY: a CPU only executes (and so only makes syscalls) while a thread is loaded on it.
+    return this.sched.current[c.id]!;
   }
 
-  /** Run until the process exits (or the instruction limit). */
+  /** Run until the process exits, is killed, deadlocks or reaches the instruction limit. */
   run(): ExitStatus {
-    const cpus = this.machine.cpus;
-    const quantum = this.opts.quantum ?? 10_000;
-    const limit = this.opts.maxInstructions ?? Number.POSITIVE_INFINITY;
-    let total = 0;
-    while (!this.exit) {
-      // Pick the runnable thread for the CPU with the least modeled time (single-threaded core;
-      // the threads layer extends this).
-      const t = this.threads.find((x) => !x.done);
-      if (!t) {
-        this.exit = { code: 0, signal: 0 };
-        break;
-      }
-      let c = cpus[0]!;
-      for (const x of cpus) if (x.cycles < c.cycles) c = x;
-      this.load(c, t);
-      const before = c.instructions;
-      const budget = Math.min(quantum, limit - total);
-      const why = runCpu(c, this.machine.cache, budget);
-      total += c.instructions - before;
-      if (why === Stop.Fault) this.fault(c, t);
-      if (!t.done) this.save(c, t);
-      if (!this.exit && total >= limit) {
-        this.exit = {
-          code: 0,
-          signal: 0,
-          instructionLimit: true,
-          report: `stopped after ${total} instructions (--max-insns)`,
-        };
-      }
-    }
-    return this.exit!;
+    this.sched.run(this, this.opts.maxInstructions ?? Number.POSITIVE_INFINITY);
+    this.fds.closeAll();
+    return this.exit ?? { code: 0, signal: 0 };
   }
 
-  /** A CPU exception or fault on thread `t`: deliver as a signal (default action: terminate). */
-  private fault(c: Cpu, t: Thread): void {
-    const e = c.fault;
-    let signal = 11;
-    let what = "";
-    if (e instanceof GuestFault) {
-      signal = 11;
-      what = `SIGSEGV: ${e.access} of ${e.protection ? "protected" : "unmapped"} address 0x${e.address.toString(16)}`;
-    } else if (e instanceof CpuException) {
-      switch (e.vector) {
-        case Vec.DE:
-          signal = 8;
-          what = `SIGFPE: divide error (${e.message})`;
-          break;
-        case Vec.UD:
-          signal = 4;
-          what = `SIGILL: ${e.message}`;
-          break;
-        case Vec.BP:
-          signal = 5;
-          what = "SIGTRAP: int3";
-          break;
-        case Vec.XM:
-        case Vec.MF:
-          signal = 8;
-          what = `SIGFPE: ${e.message}`;
-          break;
-        default:
-          signal = 11;
-          what = `SIGSEGV: general protection (${e.message})`;
-      }
-    } else {
-      // A host-side bug: report it as such, never as an uncaught exception.
-      signal = 6;
-      what = `internal error in the simulator: ${(e as Error)?.stack ?? String(e)}`;
-    }
-    let insn = "";
-    try {
-      const u = this.machine.cache.lookup(c.rip);
-      insn = ` executing ${Buffer.from(u.bytes).toString("hex").replace(/(..)/g, "$1 ").trim()} (${u.text})`;
-    } catch {
-      insn = " (instruction bytes unreadable)";
-    }
-    t.done = true;
+  /** Write one diagnostic line from xmc itself. */
+  diagnostic(line: string): void {
+    this.diag(line);
+  }
+
+  // ---- SchedulerHost ----------------------------------------------------------------------
+
+  finished(): boolean {
+    return this.exit !== undefined;
+  }
+
+  switchedIn(c: Cpu, t: Thread): void {
+    if (t.pending.length > 0) this.deliverPending(c, t);
+  }
+
+  timedOut(t: Thread): void {
+    t.waiter?.cancel();
+    t.waiter = undefined;
+    if (!t.restart) setResult(t.ctx, t.timeoutResult);
+  }
+
+  deadlocked(): void {
+    const blocked = [...this.threads.values()]
+      .filter((t) => t.state === ThreadState.Blocked)
+      .map((t) => t.tid);
     this.exit = {
       code: 0,
-      signal,
-      report: `xmc: guest killed by ${what} at rip 0x${c.rip.toString(16)} on cpu ${c.id}${insn}`,
+      signal: 0,
+      deadlock: true,
+      report: `xmc: deadlock: every thread is blocked forever (threads ${blocked.join(", ")})`,
     };
   }
 
-  /** SYSCALL: dispatch by number in RAX, result in RAX. */
+  limitReached(total: number): void {
+    this.exit = {
+      code: 0,
+      signal: 0,
+      instructionLimit: true,
+      report: `xmc: stopped after ${total} instructions (the --max-insns limit)`,
+    };
+  }
+
+  faulted(c: Cpu, t: Thread): void {
+    const e = c.fault;
+    const u = c.faultUop as Uop | undefined;
+    c.fault = undefined;
+    c.faultUop = undefined;
+    const info: SigInfo = {
+      sig: SIGSEGV,
+      code: SI_KERNEL,
+      addr: 0,
+      pid: 0,
+      uid: 0,
+      trapno: 0,
+      err: 0,
+      cr2: 0,
+      user: false,
+    };
+    let what: string;
+    if (e instanceof GuestFault) {
+      info.sig = SIGSEGV;
+      info.code = e.protection ? SEGV_ACCERR : SEGV_MAPERR;
+      info.addr = e.address;
+      info.cr2 = e.address;
+      info.trapno = 14;
+      info.err = (e.protection ? 1 : 0) | (e.access === "write" ? 2 : 0) | 4 | (e.access === "exec" ? 16 : 0);
+      const at = `0x${e.address.toString(16)}`;
+      what =
+        e.access === "exec"
+          ? e.protection
+            ? `execution of non-executable memory at ${at}`
+            : `jump to unmapped address ${at}`
+          : e.protection
+            ? `${e.access} of ${e.access === "write" ? "read-only" : "inaccessible"} memory at ${at}`
+            : `${e.access} of unmapped address ${at}`;
+    } else if (e instanceof CpuException) {
+      info.trapno = e.vector;
+      info.addr = c.rip;
+      switch (e.vector) {
+        case Vec.DE:
+          info.sig = SIGFPE;
+          info.code = FPE_INTDIV;
+          what = `divide error (${e.message})`;
+          break;
+        case Vec.UD:
+          info.sig = SIGILL;
+          info.code = ILL_ILLOPN;
+          what = `invalid or unimplemented instruction (${e.message})`;
+          break;
+        case Vec.BP:
+        case Vec.DB:
+          info.sig = SIGTRAP;
+          info.code = SI_KERNEL;
+          // A trap: the saved RIP is after the instruction.
+          if (e.vector === Vec.BP && u) c.rip = u.ip + u.len;
+          what = e.vector === Vec.BP ? "breakpoint (int3)" : "debug trap";
+          break;
+        case Vec.XM:
+        case Vec.MF:
+          info.sig = SIGFPE;
+          info.code = FPE_FLTINV;
+          what = `floating-point exception (${e.message})`;
+          break;
+        case Vec.AC:
+          info.sig = SIGBUS;
+          what = `alignment check (${e.message})`;
+          break;
+        default:
+          info.sig = SIGSEGV;
+          info.code = SI_KERNEL;
+          info.addr = 0;
+          what = `general protection fault (${e.message})`;
+      }
+    } else {
+      // A bug in the simulator: reported as such, never rethrown to the host.
+      const err = e as Error | undefined;
+      this.kill(c, 6, `internal error in the simulator: ${err?.stack ?? String(e)}`, true);
+      return;
+    }
+    const act = this.sigactions[info.sig]!;
+    if (act.handler !== SIG_DFL && act.handler !== SIG_IGN && !(t.sigMask & sigBit(info.sig))) {
+      if (this.enter(c, t, info, act)) return;
+      if (this.exit) return;
+    }
+    this.kill(c, info.sig, `${signalName(info.sig)}: ${what}`, true);
+  }
+
+  // ---- syscalls ---------------------------------------------------------------------------
+
+  /** SYSCALL: dispatch by number in RAX; the result goes to RAX, RCX/R11 are clobbered. */
   syscall(c: Cpu): void {
+    const t = this.current(c);
     const nr = c.regs[0]!;
+    this.machine.events.record(c.id, t.tid, 1, nr);
     const fn = SYSCALLS[nr];
     let res: number;
     if (fn) {
       try {
-        res = fn(this, c);
+        res = fn(this, c, t);
       } catch (e) {
-        if (e instanceof GuestFault)
-          res = -14; // EFAULT: a bad guest pointer passed to the kernel
-        else throw e;
+        if (!(e instanceof GuestFault)) throw e;
+        res = -EFAULT; // a bad guest pointer passed to the kernel
       }
     } else {
       if (!this.reported.has(nr)) {
         this.reported.add(nr);
-        this.stderr(new TextEncoder().encode(`xmc: unknown syscall ${nr}, returning -ENOSYS\n`));
+        this.diag(`xmc: unknown syscall ${nr}, returning -ENOSYS`);
       }
-      res = -38;
+      res = -ENOSYS;
     }
-    c.regs[0] = res | 0;
-    c.regs[1] = res < 0 ? -1 : Math.floor(res / 4294967296);
-    // SYSCALL clobbers RCX (return address) and R11 (RFLAGS).
-    c.regs[2] = c.rip | 0;
-    c.regs[3] = Math.floor(c.rip / 4294967296);
+    if (res === NO_RESULT) {
+      if (this.exit || t.state !== ThreadState.Running) c.stopRequested = true;
+      else if (t.pending.length > 0) this.deliverPending(c, t);
+      return;
+    }
+    const rip = c.rip;
+    if (res !== BLOCKED) setResult(c, res);
+    c.regs[2] = rip | 0;
+    c.regs[3] = Math.floor(rip / 4294967296);
     c.regs[22] = c.getFlags();
     c.regs[23] = 0;
+    if (res === BLOCKED) {
+      if (t.restart) {
+        // Re-execute the SYSCALL (2 bytes) when woken, as the kernel restarts a syscall.
+        c.rip = rip - 2;
+        c.regs[0] = nr;
+        c.regs[1] = 0;
+      }
+      c.stopRequested = true;
+      return;
+    }
+    if (this.exit || t.state !== ThreadState.Running) {
+      c.stopRequested = true;
+      return;
+    }
+    if (t.pending.length > 0) this.deliverPending(c, t);
+  }
+
+  /**
+   * Park `t` (running on `c`) until woken. `deadline`: absolute cycles (Infinity for none),
+   * `timeoutResult`: RAX on timeout, `restart`: re-execute the syscall when woken (pipes).
+   * Returns {@link BLOCKED} for the handler to return.
+   */
+  block(t: Thread, opts: { deadline?: number; timeoutResult?: number; restart?: boolean }): number {
+    t.restart = opts.restart ?? false;
+    t.timeoutResult = opts.timeoutResult ?? 0;
+    this.sched.park(t, opts.deadline ?? Number.POSITIVE_INFINITY);
+    return BLOCKED;
+  }
+
+  /** Wake a blocked thread at modeled time `at` with `result` in RAX. */
+  wake(t: Thread, result: number, at: number): void {
+    if (t.state !== ThreadState.Blocked) return;
+    t.waiter = undefined;
+    if (!t.restart) setResult(t.ctx, result);
+    this.sched.unpark(t, at);
+  }
+
+  /** Wake every thread on `q` (they retry their syscall). */
+  wakeAll(q: WaitQueue, at: number): void {
+    for (const t of q.takeAll()) this.wake(t, 0, at);
+  }
+
+  /** A pipe changed state: its waiting readers and writers retry. */
+  pipeChanged(p: Pipe): void {
+    this.wakeAll(p.waiting, this.now());
+  }
+
+  /** Modeled time of the CPU executing now (cycles). */
+  now(): number {
+    return this.sched.running?.cycles ?? 0;
+  }
+
+  /** Thread `t` on `c` exits with `code` (SYS_exit). */
+  exitThread(c: Cpu, t: Thread, code: number): void {
+    t.exitCode = code;
+    if (t.clearTid) {
+      try {
+        c.mem.write32(t.clearTid, 0);
+        for (const w of this.futexes.take(t.clearTid, 1)) this.wake(w, 0, c.cycles);
+      } catch (e) {
+        if (!(e instanceof GuestFault)) throw e;
+      }
+    }
+    this.finishThread(t);
+    this.machine.events.record(c.id, t.tid, 3, code);
+    c.stopRequested = true;
+    if (this.live === 0) this.exit = { code: code & 0xff, signal: 0 };
+  }
+
+  private finishThread(t: Thread): void {
+    if (t.state === ThreadState.Done) return;
+    if (t.state === ThreadState.Blocked) t.waiter?.cancel();
+    if (t.state === ThreadState.Ready || t.state === ThreadState.Blocked) this.sched.remove(t);
+    t.waiter = undefined;
+    t.state = ThreadState.Done;
+    this.live--;
   }
 
   /** End the process with `code` (exit_group). */
   exitGroup(c: Cpu, code: number): void {
     this.exit = { code: code & 0xff, signal: 0 };
-    for (const t of this.threads) t.done = true;
+    for (const t of this.threads.values()) this.finishThread(t);
     c.stopRequested = true;
   }
+
+  // ---- signals ----------------------------------------------------------------------------
+
+  /** Kill the process with `sig`; `why` describes it; `where` adds the RIP and instruction on `c`. */
+  kill(c: Cpu | undefined, sig: number, why: string, where: boolean): void {
+    let report = `xmc: guest killed by ${why}`;
+    if (c && where) {
+      const t = this.sched.current[c.id];
+      report += ` at rip 0x${c.rip.toString(16)} on cpu ${c.id}${t ? ` (thread ${t.tid})` : ""}${describeInsn(this.machine, c.rip)}`;
+    }
+    this.exit = { code: 0, signal: sig, report };
+    for (const t of this.threads.values()) this.finishThread(t);
+    if (c) c.stopRequested = true;
+  }
+
+  /** Enter the handler for `info` on `c`; false (and the process killed) if the frame cannot be written. */
+  private enter(c: Cpu, t: Thread, info: SigInfo, act: SigAction): boolean {
+    try {
+      enterHandler(c, t, act, info);
+    } catch (e) {
+      if (!(e instanceof GuestFault)) throw e;
+      this.kill(
+        c,
+        SIGSEGV,
+        `SIGSEGV: cannot write the frame for ${signalName(info.sig)} (${e.message})`,
+        true,
+      );
+      return false;
+    }
+    if (act.flags & SA_RESETHAND)
+      this.sigactions[info.sig] = { handler: SIG_DFL, flags: 0, restorer: 0, mask: 0n };
+    this.machine.events.record(c.id, t.tid, 2, info.sig);
+    return true;
+  }
+
+  /**
+   * Send `sig` to thread `target` (kill, tkill, tgkill) from the thread running on `c`.
+   * `code`: SI_USER or SI_TKILL. Ignored signals are dropped; a fatal default action kills the
+   * process at once; otherwise the signal is queued and a blocked target is interrupted.
+   */
+  sendSignal(c: Cpu, target: Thread, sig: number, code: number): void {
+    if (sig === 0 || target.state === ThreadState.Done) return;
+    const act = this.sigactions[sig]!;
+    if (act.handler === SIG_IGN || (act.handler === SIG_DFL && defaultIgnores(sig))) return;
+    const blocked = (target.sigMask & sigBit(sig)) !== 0n;
+    if (act.handler === SIG_DFL && !blocked) {
+      this.kill(c, sig, `${signalName(sig)} (sent by the program)`, false);
+      return;
+    }
+    // Standard signals are not queued twice.
+    if (sig < 32 && target.pending.some((p) => p.sig === sig)) return;
+    target.pending.push({ sig, code, pid: this.pid, uid: GUEST_UID });
+    if (!blocked && target.state === ThreadState.Blocked) {
+      target.waiter?.cancel();
+      const restart = target.restart;
+      this.wake(target, -EINTR, c.cycles);
+      target.restart = restart;
+    }
+  }
+
+  /** Deliver the first pending signal `t` does not block (on `c`, where `t` runs). */
+  deliverPending(c: Cpu, t: Thread): void {
+    for (;;) {
+      const i = t.pending.findIndex((p) => (t.sigMask & sigBit(p.sig)) === 0n);
+      if (i < 0) return;
+      const p = t.pending.splice(i, 1)[0]!;
+      const act = this.sigactions[p.sig]!;
+      if (act.handler === SIG_IGN || (act.handler === SIG_DFL && defaultIgnores(p.sig))) continue;
+      if (act.handler === SIG_DFL) {
+        this.kill(c, p.sig, `${signalName(p.sig)} (sent by the program)`, false);
+        return;
+      }
+      const info: SigInfo = {
+        sig: p.sig,
+        code: p.code,
+        addr: 0,
+        pid: p.pid,
+        uid: p.uid,
+        trapno: 0,
+        err: 0,
+        cr2: 0,
+        user: true,
+      };
+      this.enter(c, t, info, act);
+      return;
+    }
+  }
+}
+
+/** Put a syscall result in RAX (sign-extended). */
+export function setResult(c: Cpu, res: number): void {
+  c.regs[0] = res | 0;
+  c.regs[1] = res < 0 ? -1 : Math.floor(res / 4294967296) | 0;
+}
+
+/** " executing 0f 0b (ud2)" for the instruction at `rip`, as far as it can be read. */
+function describeInsn(m: Machine, rip: number): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < 15; i++) {
+    try {
+      bytes.push(m.mem.readBytes(rip + i, 1)[0]!);
+    } catch {
+      break;
+    }
+  }
+  if (bytes.length === 0) return " (no instruction bytes: the address is unmapped)";
+  let text = "undecodable";
+  let len = bytes.length;
+  const insn = new Instruction();
+  const n = decode(Uint8Array.from(bytes), 0, rip, 64, insn);
+  if (n > 0) {
+    text = formatAtt(insn);
+    len = n;
+  }
+  const hex = bytes
+    .slice(0, len)
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join(" ");
+  return `: ${hex} (${text})`;
 }
