@@ -54,6 +54,11 @@ export enum LF {
   Adc = 6,
   Sbb = 7,
   Neg = 8,
+  /**
+   * ZF, SF and PF from the result; CF, OF and AF given explicitly as flag bits in `lfC`
+   * (shifts, rotates, multiplies, bit scans, BMI).
+   */
+  Res = 9,
 }
 
 const PARITY = new Uint8Array(256);
@@ -265,6 +270,9 @@ export class Cpu {
         if (signBit && sa) f |= FL.OF;
         if ((a ^ r) & 0x10) f |= FL.AF;
         break;
+      case LF.Res:
+        f |= this.lfC & (FL.CF | FL.OF | FL.AF);
+        break;
     }
     return f;
   }
@@ -272,6 +280,7 @@ export class Cpu {
   /** Current CF (0/1) without materializing everything when cheap. */
   cf(): number {
     if (this.lfOp === LF.None || this.lfOp === LF.Logic) return this.lfOp === LF.Logic ? 0 : this.flags & 1;
+    if (this.lfOp === LF.Res) return this.lfC & FL.CF;
     return this.arith() & FL.CF;
   }
 
