@@ -18,14 +18,17 @@ export const FEATURES: {
 } = {
   /** Leaf 1 EDX: FPU(0) TSC(4) CX8(8) CMOV(15) CLFSH(19) FXSR(24) SSE(25) SSE2(26). */
   leaf1Edx: (1 << 0) | (1 << 4) | (1 << 8) | (1 << 15) | (1 << 19) | (1 << 24) | (1 << 25) | (1 << 26),
-  /** Leaf 1 ECX: none yet beyond the baseline (SSE3 etc. are added with their instructions). */
-  leaf1Ecx: 0,
-  /** Leaf 7 subleaf 0 EBX (BMI1 bit 3, BMI2 bit 8, …) and ECX, EDX. */
-  leaf7Ebx: 0,
+  /**
+   * Leaf 1 ECX: CMPXCHG16B(13) MOVBE(22) POPCNT(23). (SSE3 etc. are added with their
+   * instructions. CRC32 is executed but SSE4.2(20) is not claimed: it needs the vector part.)
+   */
+  leaf1Ecx: (1 << 13) | (1 << 22) | (1 << 23),
+  /** Leaf 7 subleaf 0 EBX: BMI1(3) BMI2(8) ADX(19); and ECX, EDX. */
+  leaf7Ebx: (1 << 3) | (1 << 8) | (1 << 19),
   leaf7Ecx: 0,
   leaf7Edx: 0,
-  /** Leaf 0x80000001 ECX: LAHF/SAHF in 64-bit mode (0); LZCNT (5) when added. */
-  ext1Ecx: 1 << 0,
+  /** Leaf 0x80000001 ECX: LAHF/SAHF in 64-bit mode (0), LZCNT/ABM (5). */
+  ext1Ecx: (1 << 0) | (1 << 5),
   /** Leaf 0x80000001 EDX: SYSCALL(11) NX(20) LM(29). */
   ext1Edx: (1 << 11) | (1 << 20) | (1 << 29),
 };
