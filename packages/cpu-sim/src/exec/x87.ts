@@ -77,10 +77,20 @@ function fldMem(kind: MemKind): Handler {
         return;
       }
     }
+    if (kind === "f80") {
+      // FLD m80 copies the bits unchanged (no #IA for SNaN, no #D; SDM FLD).
+      const a = ea(c, u);
+      const lo = c.mem.read64(a);
+      const hi = c.mem.hi;
+      const se = c.mem.read16(a + 8);
+      if (!st.push(c)) return;
+      st.setRaw(c, st.top(c), se, lo, hi);
+      c.fpuSw &= ~st.SW_C1;
+      return;
+    }
     sf.clearFlags();
     let x = loadMem(c, u, kind);
-    if (kind === "f80") sf.clearFlags(); // FLD m80 raises nothing (SDM FLD: no #D for extended)
-    if (x.cls === sf.NAN && kind !== "f80") {
+    if (x.cls === sf.NAN) {
       if (sf.isSNaN(x)) sf.raise(sf.IE);
       x = sf.quiet(x);
     }
@@ -148,6 +158,7 @@ function fstMem(kind: "f32" | "f64" | "f80", popAfter: boolean): Handler {
     }
     sf.clearFlags();
     let x = st.getP(c, p);
+    sf.clearFlags(); // FST raises no #D (SDM FST exceptions)
     if (x.cls === sf.UNSUP) {
       sf.raise(sf.IE);
       x = sf.indefinite();
@@ -341,6 +352,7 @@ function compareWith(c: Cpu, a: sf.SF | null, b: sf.SF | null, ordered: boolean,
   } else {
     res = sf.compare(a, b);
     if (res === 2) {
+      sf.clearFlags(); // no #D with a NaN or unsupported operand
       if (ordered || sf.isSNaN(a) || sf.isSNaN(b) || a.cls === sf.UNSUP || b.cls === sf.UNSUP)
         sf.raise(sf.IE);
     }
@@ -463,8 +475,10 @@ const fscale: Handler = (c) => {
     } else r = new sf.SF(sf.ZERO, a.sign, 0n, 0);
   } else if (a.cls !== sf.FINITE) r = a;
   else {
+    const keep = sf.flags & sf.DE;
     const n = b.cls === sf.ZERO ? 0n : sf.toInteger(b, sf.RZ);
     sf.clearFlags();
+    sf.raise(keep);
     const k = n > 40000n ? 40000 : n < -40000n ? -40000 : Number(n);
     r = sf.roundTo(a.sign, a.mant, a.exp + k, false, st.pcFmt(c), st.rc(c));
   }
@@ -521,6 +535,7 @@ function fprem(ieee: boolean): Handler {
     let r: sf.SF;
     let q = 0n;
     let partial = false;
+    let special = true;
     if (a.cls === sf.UNSUP || b.cls === sf.UNSUP) {
       sf.raise(sf.IE);
       r = sf.indefinite();
@@ -528,8 +543,12 @@ function fprem(ieee: boolean): Handler {
     else if (a.cls === sf.INF || b.cls === sf.ZERO) {
       sf.raise(sf.IE);
       r = sf.indefinite();
-    } else if (a.cls === sf.ZERO || b.cls === sf.INF) r = a;
+    } else if (a.cls === sf.ZERO || b.cls === sf.INF) {
+      r = a; // quotient 0
+      special = false;
+    }
     else {
+      special = false;
       const la = a.exp + sf.bitLen(a.mant);
       const lb = b.exp + sf.bitLen(b.mant);
       const d = la - lb;
@@ -564,9 +583,12 @@ function fprem(ieee: boolean): Handler {
     }
     if (st.report(c, sf.flags)) return;
     st.setP(c, p, r);
-    let sw = c.fpuSw & ~st.SW_CC;
+    let sw = c.fpuSw & ~st.SW_C2;
     if (partial) sw |= st.SW_C2;
-    else {
+    else if (special) {
+      // NaN/invalid/trivial operands: C0 C1 C3 are left as they were (measured; SDM: undefined).
+    } else {
+      sw &= ~st.SW_CC;
       if (q & 4n) sw |= st.SW_C0;
       if (q & 2n) sw |= st.SW_C3;
       if (q & 1n) sw |= st.SW_C1;

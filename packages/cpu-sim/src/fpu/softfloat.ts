@@ -64,9 +64,13 @@ export const F32: Fmt = { p: 24, emin: -126, emax: 127, dmin: -149 };
 export const F64: Fmt = { p: 53, emin: -1022, emax: 1023, dmin: -1074 };
 /** x87 double extended (64-bit significand, 15-bit exponent). */
 export const F80: Fmt = { p: 64, emin: -16382, emax: 16383, dmin: -16445 };
-/** x87 registers under precision control 24 and 53 (significand rounded, exponent range kept). */
-export const F80P24: Fmt = { p: 24, emin: -16382, emax: 16383, dmin: -16445 };
-export const F80P53: Fmt = { p: 53, emin: -16382, emax: 16383, dmin: -16445 };
+/**
+ * x87 registers under precision control 24 and 53: the significand is rounded to 24/53 bits
+ * with the extended exponent range, and denormal results keep the ulp of the smallest normal
+ * (2^(emin-p+1)), as measured on hardware.
+ */
+export const F80P24: Fmt = { p: 24, emin: -16382, emax: 16383, dmin: -16382 - 23 };
+export const F80P53: Fmt = { p: 53, emin: -16382, emax: 16383, dmin: -16382 - 52 };
 
 /** The x87/SSE default NaN ("real indefinite"): negative, quiet, zero payload. */
 export const QNAN_INDEFINITE = 0xc000000000000000n;
@@ -500,6 +504,7 @@ export const OP_SQRT = 4;
 export function propagateNaN(a: SF, b: SF, x87: boolean): SF {
   const sa = isSNaN(a);
   const sb = isSNaN(b);
+  flags &= ~DE; // a NaN operand takes precedence over a denormal one
   if (sa || sb) flags |= IE;
   if (a.cls !== NAN) return quiet(b);
   if (b.cls !== NAN) return quiet(a);
@@ -516,6 +521,14 @@ export function propagateNaN(a: SF, b: SF, x87: boolean): SF {
  * been noted (DE) when they were unpacked.
  */
 export function arith(op: number, a: SF, b: SF, f: Fmt, rc: number, ftz: boolean, x87: boolean): SF {
+  const r = arithInner(op, a, b, f, rc, ftz, x87);
+  // Invalid operation, divide-by-zero and QNaN operands take precedence over a denormal
+  // operand (SDM Vol. 1 §4.9.2; measured on hardware for SSE and x87).
+  if (flags & (IE | ZE) || a.cls === NAN || b.cls === NAN) flags &= ~DE;
+  return r;
+}
+
+function arithInner(op: number, a: SF, b: SF, f: Fmt, rc: number, ftz: boolean, x87: boolean): SF {
   if (op === OP_SQRT) a = b;
   if (a.cls === UNSUP || b.cls === UNSUP) {
     flags |= IE;

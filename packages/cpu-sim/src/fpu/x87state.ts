@@ -53,6 +53,7 @@ export function checkPending(c: Cpu): void {
  */
 export function report(c: Cpu, f: number): boolean {
   if (f === 0) return false;
+  if (f & (sf.IE | sf.ZE)) f &= ~sf.DE; // priority (SDM Vol. 1 §4.9.2)
   c.fpuSw |= f;
   const unmasked = f & ~c.fpuCw & 0x3f;
   if (unmasked) c.fpuSw |= SW_ES | SW_B;
