@@ -109,9 +109,17 @@ const pop: Handler = (c, u) => {
   writeOp(c, u, 0, lo, c.hi);
 };
 
-const leave: Handler = (c) => {
+const leave: Handler = (c, u) => {
   c.regs[8] = c.regs[10]!;
   c.regs[9] = c.regs[11]!;
+  if (u.osize === 2) {
+    // LEAVEW: pop 16 bits into BP (the rest of RBP unchanged).
+    const sp = c.reg64(4);
+    const v = c.mem.read16(sp);
+    c.setReg64(4, sp + 2);
+    c.regs[10] = (c.regs[10]! & ~0xffff) | v;
+    return;
+  }
   const lo = pop64(c);
   c.regs[10] = lo;
   c.regs[11] = c.hi;

@@ -1072,7 +1072,7 @@ function flagStackFamilies(count: number): Family[] {
   ] as const) {
     out.push({
       label,
-      count: count / 2,
+      count: op === 0x98 || op === 0x99 ? count * 2 : count / 2,
       gen(g, w) {
         g.begin();
         const s = op === 0x98 || op === 0x99 ? g.osize() : 4;
@@ -1091,11 +1091,11 @@ function flagStackFamilies(count: number): Family[] {
   };
   out.push({
     label: "pushf",
-    count: count / 2,
+    count,
     gen(g, w) {
       g.begin();
       stack(g);
-      w.add(g, encode({ pfx: g.rng.bool(0.2) ? [0x66] : [], op: [0x9c] }), this.label, 0);
+      w.add(g, encode({ pfx: g.rng.bool(0.3) ? [0x66] : [], op: [0x9c] }), this.label, 0);
     },
   });
   out.push({
@@ -1108,7 +1108,7 @@ function flagStackFamilies(count: number): Family[] {
       const i = off - g.ovlOff;
       g.ovl[i + 1]! &= ~0x01;
       g.ovl[i + 2]! &= ~0x04;
-      w.add(g, encode({ pfx: g.rng.bool(0.2) ? [0x66] : [], op: [0x9d] }), this.label, 0);
+      w.add(g, encode({ pfx: g.rng.bool(0.3) ? [0x66] : [], op: [0x9d] }), this.label, 0);
     },
   });
   out.push({
@@ -1170,6 +1170,39 @@ function flagStackFamilies(count: number): Family[] {
     },
   });
   out.push({
+    label: "pushw/leavew",
+    count,
+    gen(g, w) {
+      g.begin();
+      const off = stack(g);
+      g.setNum(5, DATA_ADDR + off + 8 * g.rng.int(4));
+      const k = g.rng.int(3);
+      const code = k === 0 ? [0x66, 0x68, ...imm(g, 2)] : k === 1 ? [0x66, 0x6a, ...imm(g, 1)] : [0x66, 0xc9];
+      w.add(g, code, this.label, 0);
+    },
+  });
+  out.push({
+    label: "nops",
+    count: count / 2,
+    gen(g, w) {
+      g.begin();
+      const k = g.rng.int(6);
+      const code =
+        k === 0
+          ? [0x90]
+          : k === 1
+            ? encode({ op: [0x0f, 0x1f], reg: 0, rm: g.rm(4, "rex") })
+            : k === 2
+              ? [0xf3, 0x90]
+              : k === 3
+                ? [0xf3, 0x0f, 0x1e, 0xfa]
+                : k === 4
+                  ? encode({ op: [0x0f, 0x18], reg: g.rng.int(4), rm: g.mem(1) })
+                  : encode({ op: [0x0f, 0x0d], reg: 1, rm: g.mem(1) });
+      w.add(g, code, this.label, 0);
+    },
+  });
+  out.push({
     label: "xlat_XLAT",
     count: count / 2,
     gen(g, w) {
@@ -1201,6 +1234,7 @@ function moveFamilies(count: number): Family[] {
   for (const [label, op, srcSize] of [
     ["movzb", [0x0f, 0xb6], 1],
     ["movzw", [0x0f, 0xb7], 2],
+    ["movzww/movsww", [0x0f, 0xb7], 2.5],
     ["movsb", [0x0f, 0xbe], 1],
     ["movsw", [0x0f, 0xbf], 2],
     ["movslq", [0x63], 4],
@@ -1218,10 +1252,54 @@ function moveFamilies(count: number): Family[] {
         const reg = bm === "legacy" ? g.reg(0, 8) : g.reg();
         const rex = bm === "rex" && typeof rm === "number" && rm >= 4 && srcSize === 1;
         const { pfx, w: W } = g.sizePfx(s);
-        w.add(g, encode({ pfx, w: W, op: [...op], reg, rm, rex }), this.label, 0);
+        const opc = srcSize === 2.5 && g.rng.bool() ? [0x0f, 0xbf] : [...op];
+        w.add(g, encode({ pfx, w: W, op: opc, reg, rm, rex }), this.label, 0);
       },
     });
   }
+  out.push({
+    label: "mov_Zb_Ib",
+    count: count / 2,
+    gen(g, w) {
+      g.begin();
+      const bm = g.byteMode();
+      const r = g.byteReg(bm);
+      const rr = r >= 16 ? r - 12 : r;
+      w.add(
+        g,
+        encode({ op: [0xb0], plusR: rr, rex: bm === "rex" && r >= 4 && r < 8, imm: imm(g, 1) }),
+        this.label,
+        0,
+      );
+    },
+  });
+  out.push({
+    label: "mov moffs",
+    count: count,
+    gen(g, w) {
+      g.begin();
+      const byte = g.rng.bool(0.3);
+      const s = byte ? 1 : g.osize();
+      const { pfx, w: W } = g.sizePfx(s);
+      const off = g.rng.int(DATA_SIZE - 64);
+      g.overlay(off, 16);
+      const a32 = g.rng.bool(0.3);
+      const addr = le(DATA_ADDR + off, 4);
+      const store = g.rng.bool();
+      const op = (store ? 0xa2 : 0xa0) + (byte ? 0 : 1);
+      w.add(
+        g,
+        encode({
+          pfx: [...(a32 ? [0x67] : []), ...pfx],
+          w: W,
+          op: [op],
+          imm: a32 ? addr : [...addr, 0, 0, 0, 0],
+        }),
+        this.label,
+        0,
+      );
+    },
+  });
   out.push({
     label: "lea_Gv_M",
     count: count / 2,
