@@ -27,6 +27,9 @@ const MAPS: Record<string, OpMap> = {
   e0f3a: OpMap.E0F3A,
   e5: OpMap.E5,
   e6: OpMap.E6,
+  x8: OpMap.X8,
+  x9: OpMap.X9,
+  xa: OpMap.XA,
 };
 
 const METHODS: Record<string, Method> = {
@@ -373,8 +376,8 @@ function parseLine(line: string, where: string): Entry[] {
     else if (f === "notag") noTag = true;
     else throw new DataError(`${where}: unknown flag "${f}"`);
   }
-  const isVex = map >= OpMap.V0F && map <= OpMap.V0F3A;
-  const isEvex = map >= OpMap.E0F;
+  const isVex = (map >= OpMap.V0F && map <= OpMap.V0F3A) || map >= OpMap.X8; // XOP: VEX layout
+  const isEvex = map >= OpMap.E0F && map <= OpMap.E6;
   if (lmask === 0) lmask = isVex ? 0b11 : isEvex ? 0b111 : 0;
   if (quals.prefix !== undefined) flags |= [0, F.P66, F.PF3, F.PF2][quals.prefix]!;
   if (quals.osize !== undefined || quals.w !== undefined) flags |= F.OSQ;

@@ -126,7 +126,8 @@ function build(map: number, opcode: number, form: number, path: Path, memForm: b
   const flags = FORM_FLAGS[form]!;
   const bytes: number[] = [];
   const legacy = map <= OpMap.M0F3A;
-  const isVex = map >= OpMap.V0F && map <= OpMap.V0F3A;
+  const isXop = map >= OpMap.X8;
+  const isVex = (map >= OpMap.V0F && map <= OpMap.V0F3A) || isXop;
   let osize = mode === 64 ? (flags & (F.D64 | F.F64) ? 64 : 32) : 32;
   let asize: number = mode;
   if (path.asize !== undefined) {
@@ -177,8 +178,8 @@ function build(map: number, opcode: number, form: number, path: Path, memForm: b
     const lm = FORM_LMASK[form]!;
     const L = path.l ?? (lm & 4 ? 2 : lm & 2 ? 1 : 0);
     if (isVex) {
-      const mm = map - OpMap.V0F + 1;
-      bytes.push(0xc4, 0xe0 | mm, ((path.w ?? 0) << 7) | (vvvv << 3) | ((L & 1) << 2) | pp);
+      const mm = isXop ? map - OpMap.X8 + 8 : map - OpMap.V0F + 1;
+      bytes.push(isXop ? 0x8f : 0xc4, 0xe0 | mm, ((path.w ?? 0) << 7) | (vvvv << 3) | ((L & 1) << 2) | pp);
     } else {
       const mmm = [1, 2, 3, 5, 6][map - OpMap.E0F]!;
       const aaa = flags & (F.K | F.KReq) ? 1 : 0;

@@ -149,7 +149,11 @@ export enum OpMap {
   E0F3A = 9,
   E5 = 10,
   E6 = 11,
-  Count = 12,
+  /** AMD XOP maps 8, 9 and 0Ah (8F escape). */
+  X8 = 12,
+  X9 = 13,
+  XA = 14,
+  Count = 15,
 }
 
 /** Form flags (FORM_FLAGS). */

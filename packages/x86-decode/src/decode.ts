@@ -184,10 +184,11 @@ export function decode(
     } else {
       map = OpMap.M0F;
     }
-  } else if (b === 0xc4 || b === 0xc5 || b === 0x62) {
+  } else if (b === 0xc4 || b === 0xc5 || b === 0x62 || (b === 0x8f && p < end && (code[p]! & 0x1f) >= 8)) {
+    // 8F with XOP.mmmmm >= 8 is AMD's XOP prefix (POP Ev has ModRM.reg = 0, which such a byte never has).
     if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
     const b1 = code[p]!;
-    if (m64 || (b1 & 0xc0) === 0xc0) {
+    if (m64 || b === 0x8f || (b1 & 0xc0) === 0xc0) {
       // VEX/EVEX: not allowed after 66/F2/F3/F0 or REX.
       if (prefixes & (Prefix.OpSize | Prefix.Rep | Prefix.Repne | Prefix.Lock | Prefix.Rex))
         return fail(out, DecodeError.Invalid);
@@ -201,7 +202,7 @@ export function decode(
         map = OpMap.V0F;
         w = 0;
         p++;
-      } else if (b === 0xc4) {
+      } else if (b === 0xc4 || b === 0x8f) {
         isVex = true;
         if (p + 1 >= end) return fail(out, p + 1 >= len ? DecodeError.Truncated : DecodeError.TooLong);
         const b2 = code[p + 1]!;
@@ -209,8 +210,13 @@ export function decode(
         vexX = b1 & 0x40 ? 0 : 8;
         vexB = b1 & 0x20 ? 0 : 8;
         const mm = b1 & 31;
-        if (mm < 1 || mm > 3) return fail(out, DecodeError.Invalid);
-        map = OpMap.V0F + mm - 1;
+        if (b === 0x8f) {
+          if (mm > 10) return fail(out, DecodeError.Invalid);
+          map = OpMap.X8 + mm - 8;
+        } else {
+          if (mm < 1 || mm > 3) return fail(out, DecodeError.Invalid);
+          map = OpMap.V0F + mm - 1;
+        }
         w = b2 >> 7;
         vexV = (~b2 >> 3) & 15;
         L = (b2 >> 2) & 1;

@@ -187,6 +187,7 @@ const CC_TABLES: Record<string, { names: Record<number, string>; raw: string }> 
   cmp: { names: { ...CMP_PRED }, raw: "" },
   cmp8: { names: { ...CMP_PRED.slice(0, 8) }, raw: "" },
   pcmp: { names: { 0: "eq", 1: "lt", 2: "le", 4: "neq", 5: "nlt", 6: "nle" }, raw: "" },
+  xopcom: { names: { 0: "lt", 1: "le", 2: "gt", 3: "ge", 4: "eq", 5: "neq", 6: "false", 7: "true" }, raw: "" },
   clmul: {
     names: { 0: "lqlqdq", 1: "hqlqdq", 2: "lqhqdq", 3: "hqhqdq", 16: "lqhqdq", 17: "hqhqdq" },
     raw: "qdq",
