@@ -140,9 +140,11 @@ describe("multiply and divide", () => {
   });
 
   it("div ecx with EDX >= ECX is #DE; EDX < ECX divides the 64-bit dividend", () => {
-    expect(exec([0xf7, 0xf1], (c) => (c.setReg64(2, 5), c.setReg64(1, 5))).fault).toBeInstanceOf(
-      CpuException,
-    );
+    const five = (c: Cpu): void => {
+      c.setReg64(2, 5);
+      c.setReg64(1, 5);
+    };
+    expect(exec([0xf7, 0xf1], five).fault).toBeInstanceOf(CpuException);
     const { c } = exec([0xf7, 0xf1], (c) => {
       c.setReg64(2, 4);
       c.setReg64(0, 0x12345678);
