@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { describe, expect, test } from "vitest";
-import { decode, Instruction, instructionLength } from "../../src/index.ts";
+import { decode, Instruction, instructionLength } from "../src/index.ts";
 
 const require = createRequire(import.meta.url);
 const iced = require("iced-x86") as typeof import("iced-x86");
@@ -87,7 +87,7 @@ interface Known {
 }
 
 function loadKnown(): Known[] {
-  const text = readFileSync(new URL("../iced-differences.txt", import.meta.url), "utf8");
+  const text = readFileSync(new URL("./iced-differences.txt", import.meta.url), "utf8");
   return text
     .split("\n")
     .filter((l) => l.trim() && !l.startsWith("#"))
