@@ -68,10 +68,11 @@ export class Memory {
   /** Called with the page index when a write hits a page holding cached code. */
   onCodeWrite: (page: number) => void = () => {};
 
-  // Direct-mapped TLBs: tag = page index (-1 empty), entry = page.
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(-1);
+  // Direct-mapped TLBs: tag = page index (NaN empty: it equals no page index, not even the -1
+  // of a negative address that wrapped), entry = page.
+  private readonly rTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
   private readonly rPage: (Page | undefined)[] = new Array(TLB_SIZE).fill(undefined);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(-1);
+  private readonly wTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
   private readonly wPage: (Page | undefined)[] = new Array(TLB_SIZE).fill(undefined);
 
   /** High 32 bits of the last 64-bit read ({@link read64}). */
@@ -82,8 +83,8 @@ export class Memory {
   }
 
   private flushTlb(): void {
-    this.rTag.fill(-1);
-    this.wTag.fill(-1);
+    this.rTag.fill(Number.NaN);
+    this.wTag.fill(Number.NaN);
   }
 
   /** Map [addr, addr+len) with `perm`, zero-filled; existing pages keep their bytes and get the new permission. */
@@ -151,7 +152,7 @@ export class Memory {
     if (pg.code < 0) pg.code = 0;
     // Writable TLB entries must not cover code pages.
     const i = page & (TLB_SIZE - 1);
-    if (this.wTag[i] === page) this.wTag[i] = -1;
+    if (this.wTag[i] === page) this.wTag[i] = Number.NaN;
   }
 
   private readPage(addr: number, exec: boolean): Page {
