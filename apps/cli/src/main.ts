@@ -1,5 +1,5 @@
 /**
- * xmc — the reference app. Commands: disasm (more arrive with the simulator and tracing).
+ * xmc — the reference app. Commands: disasm, run (more arrive with tracing).
  * Errors print as one line and exit non-zero; `--debug` shows the stack.
  */
 import { readFileSync } from "node:fs";
@@ -7,6 +7,7 @@ import { ElfError } from "@xmc/elf";
 import { parseAddress, parseArgs } from "./args.ts";
 import { disasm } from "./disasm.ts";
 import { UsageError } from "./errors.ts";
+import { RUN_HELP, runCommand, runWantsDebug } from "./run.ts";
 
 const HELP = `xmc — zero-overhead tracing of x86 code, and the machine to check it on
 
@@ -14,6 +15,7 @@ Usage: xmc <command> [options]
 
 Commands:
   disasm    disassemble an ELF file as GNU objdump -d prints it
+  run       run a static x86-64 Linux program on the simulated multi-CPU machine
   help      show help for a command (xmc help disasm)
 
 Global options: --help, --debug (show stack traces), --version
@@ -99,8 +101,13 @@ function runDisasm(argv: string[]): number {
 }
 
 export function main(argv: string[]): number {
-  const debug = argv.includes("--debug");
-  const args = argv.filter((a) => a !== "--debug");
+  // `xmc run PROGRAM ARGS...`: the guest's arguments are its own (a guest "--debug" is not ours).
+  const first = argv.findIndex((a) => a !== "--debug");
+  const isRun = argv[first] === "run";
+  const debug = isRun
+    ? argv.slice(0, first).includes("--debug") || runWantsDebug(argv.slice(first + 1))
+    : argv.includes("--debug");
+  const args = isRun ? argv.slice(first) : argv.filter((a) => a !== "--debug");
   try {
     const [cmd, ...rest] = args;
     switch (cmd) {
@@ -109,6 +116,7 @@ export function main(argv: string[]): number {
       case "--help":
       case "-h":
         if (rest[0] === "disasm") out(DISASM_HELP);
+        else if (rest[0] === "run") out(RUN_HELP);
         else out(HELP);
         return 0;
       case "--version":
@@ -116,6 +124,8 @@ export function main(argv: string[]): number {
         return 0;
       case "disasm":
         return runDisasm(rest);
+      case "run":
+        return runCommand(rest);
       default:
         throw new UsageError(`xmc: unknown command "${cmd}" (try xmc --help)`);
     }

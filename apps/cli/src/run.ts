@@ -1,0 +1,235 @@
+/**
+ * `xmc run`: run a static x86-64 Linux program on the simulated machine. The guest's stdout
+ * and stderr are the host's; xmc exits with the guest's exit status (128 + signal when a
+ * signal killed it), {@link EXIT_INSN_LIMIT} when `--max-insns` stopped it and
+ * {@link EXIT_DEADLOCK} when every guest thread blocked forever.
+ */
+import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
+import { type EventLog, LinuxProcess, LoadError, Machine, NOMINAL_HZ } from "@xmc/cpu-sim";
+import { parseArgs } from "./args.ts";
+import { UsageError } from "./errors.ts";
+
+/** Exit status when the instruction limit stops the run (as timeout(1) uses). */
+export const EXIT_INSN_LIMIT = 124;
+/** Exit status when every guest thread is blocked forever. */
+export const EXIT_DEADLOCK = 125;
+/** Exit status when the program cannot be loaded (not a static x86-64 executable). */
+export const EXIT_NOT_RUNNABLE = 126;
+
+export const RUN_HELP: string = `Usage: xmc run [options] PROGRAM [ARGS...]
+
+Runs a static x86-64 Linux program (musl or glibc, threads included) on the simulated
+machine: N vCPUs, a deterministic scheduler, modeled cycles (profile "default"; guest clocks
+run at a nominal ${NOMINAL_HZ / 1e9} GHz from 2024-01-01T00:00:00Z). The program's stdin, stdout and stderr
+are xmc's; the host filesystem is invisible unless --fs maps a directory as the guest's /.
+
+Options:
+  --cpus N          number of vCPUs, 1-64 (default 1)
+  --seed S          seed for scheduling choices, getrandom and AT_RANDOM (default 1);
+                    the same seed gives the same run: output, cycles and event order
+  --fs DIR          map host directory DIR as the guest's / (read-only); paths cannot leave it
+  --fs-rw           allow the guest to create and write files under --fs DIR
+  --max-insns N     stop after N instructions in total (exit status ${EXIT_INSN_LIMIT})
+  --quantum N       mean instructions per scheduling quantum (default 10000)
+  --stats           print instructions and modeled cycles per CPU, host time and MIPS to stderr
+  --stats-json FILE write the same statistics as JSON to FILE
+
+Exit status: the program's; 128+N when signal N killed it (with a report on stderr: signal,
+address, RIP, instruction); ${EXIT_INSN_LIMIT} at --max-insns; ${EXIT_DEADLOCK} when all threads block forever;
+${EXIT_NOT_RUNNABLE} when the program cannot be run (e.g. dynamically linked).
+
+Examples:
+  xmc run ./hello
+  xmc run --cpus 4 --seed 7 --stats ./threads
+  xmc run --fs ./data ./reader /input.txt
+  xmc run --max-insns 1000000 ./spin
+`;
+
+function intOption(
+  v: string | true | undefined,
+  name: string,
+  min: number,
+  max: number,
+  def: number,
+): number {
+  if (v === undefined) return def;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(`xmc run: ${name} must be an integer from ${min} to ${max}, not "${String(v)}"`);
+  return n;
+}
+
+/** Statistics of a run (`--stats`, `--stats-json`). */
+export interface RunStats {
+  profile: string;
+  cpus: { cpu: number; instructions: number; cycles: number; idleCycles: number }[];
+  instructions: number;
+  /** The largest per-CPU modeled time (the run's span), cycles. */
+  cycles: number;
+  hostNs: number;
+  mips: number;
+  contextSwitches: number;
+  events: number;
+  eventHash: string;
+  exit: { code: number; signal: number; instructionLimit: boolean; deadlock: boolean };
+}
+
+const RUN_FLAGS = {
+  cpus: { value: true },
+  seed: { value: true },
+  fs: { value: true },
+  "fs-rw": { value: false },
+  "max-insns": { value: true },
+  quantum: { value: true },
+  stats: { value: false },
+  "stats-json": { value: true },
+  help: { value: false },
+  debug: { value: false },
+};
+
+/** Does `xmc run ARGV` ask for --debug (among xmc's options, before PROGRAM)? */
+export function runWantsDebug(argv: string[]): boolean {
+  try {
+    return parseArgs(argv, RUN_FLAGS, "run").flags.has("debug");
+  } catch {
+    return false;
+  }
+}
+
+/** `xmc run ...`; returns the exit status. */
+export function runCommand(argv: string[]): number {
+  const { flags, positional } = parseArgs(argv, RUN_FLAGS, "run");
+  if (flags.has("help")) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  if (positional.length === 0) throw new UsageError("xmc run: give the PROGRAM to run (see xmc run --help)");
+  const cpus = intOption(flags.get("cpus"), "--cpus", 1, 64, 1);
+  const seed = intOption(flags.get("seed"), "--seed", 0, 0xffffffff, 1);
+  const maxInsns = intOption(flags.get("max-insns"), "--max-insns", 1, Number.MAX_SAFE_INTEGER, 0);
+  const quantum = intOption(flags.get("quantum"), "--quantum", 2, 1e9, 10_000);
+  const fsRw = flags.has("fs-rw");
+  let fsRoot: string | undefined;
+  const fsFlag = flags.get("fs");
+  if (typeof fsFlag === "string") {
+    try {
+      fsRoot = realpathSync(fsFlag);
+    } catch {
+      throw new UsageError(`xmc run: --fs ${fsFlag}: no such directory`);
+    }
+  } else if (fsRw) throw new UsageError("xmc run: --fs-rw needs --fs DIR");
+
+  const program = positional[0]!;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(program);
+  } catch (e) {
+    throw new UsageError(
+      `xmc run: cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      1,
+    );
+  }
+  // /proc/self/exe: the program's guest path when it lies under --fs, else its host path.
+  let exePath = resolve(program);
+  if (fsRoot) {
+    const rel = relative(fsRoot, exePath);
+    if (!rel.startsWith(`..${sep}`) && rel !== "..") exePath = `/${rel.split(sep).join("/")}`;
+  }
+
+  const machine = new Machine({ cpus });
+  let proc: LinuxProcess;
+  try {
+    proc = new LinuxProcess(machine, bytes, {
+      argv: positional,
+      env: guestEnv(),
+      seed,
+      quantum,
+      ...(maxInsns > 0 ? { maxInstructions: maxInsns } : {}),
+      ...(fsRoot ? { fsRoot, fsWritable: fsRw } : {}),
+      exePath,
+    });
+  } catch (e) {
+    if (e instanceof LoadError) {
+      process.stderr.write(`xmc run: ${e.message}\n`);
+      return EXIT_NOT_RUNNABLE;
+    }
+    throw e;
+  }
+  const t0 = process.hrtime.bigint();
+  const status = proc.run();
+  const hostNs = Number(process.hrtime.bigint() - t0);
+  if (status.report) process.stderr.write(`${status.report}\n`);
+
+  const statsJson = flags.get("stats-json");
+  if (flags.has("stats") || typeof statsJson === "string") {
+    const stats = collectStats(machine, proc, hostNs, status);
+    if (flags.has("stats")) process.stderr.write(formatStats(stats));
+    if (typeof statsJson === "string") {
+      try {
+        writeFileSync(statsJson, `${JSON.stringify(stats, null, 2)}\n`);
+      } catch (e) {
+        throw new UsageError(
+          `xmc run: cannot write ${statsJson}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+          1,
+        );
+      }
+    }
+  }
+  if (status.instructionLimit) return EXIT_INSN_LIMIT;
+  if (status.deadlock) return EXIT_DEADLOCK;
+  if (status.signal) return 128 + status.signal;
+  return status.code;
+}
+
+/** The guest's environment: a small fixed one, so that runs do not depend on the host's. */
+function guestEnv(): string[] {
+  return ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", "TERM=dumb"];
+}
+
+function collectStats(
+  machine: Machine,
+  proc: LinuxProcess,
+  hostNs: number,
+  status: ReturnType<LinuxProcess["run"]>,
+): RunStats {
+  const cpus = machine.cpus.map((c, i) => ({
+    cpu: i,
+    instructions: c.instructions,
+    cycles: Math.round(c.cycles),
+    idleCycles: Math.round(proc.sched.idleCycles[i]!),
+  }));
+  const instructions = cpus.reduce((a, c) => a + c.instructions, 0);
+  const ev: EventLog = machine.events;
+  return {
+    profile: machine.profile.name,
+    cpus,
+    instructions,
+    cycles: Math.max(...cpus.map((c) => c.cycles)),
+    hostNs,
+    mips: hostNs > 0 ? instructions / (hostNs / 1000) : 0,
+    contextSwitches: proc.sched.switches,
+    events: ev.count,
+    eventHash: ev.hex(),
+    exit: {
+      code: status.code,
+      signal: status.signal,
+      instructionLimit: status.instructionLimit ?? false,
+      deadlock: status.deadlock ?? false,
+    },
+  };
+}
+
+function formatStats(s: RunStats): string {
+  const lines = [`xmc: stats (cost profile "${s.profile}")`];
+  lines.push("  cpu  instructions  modeled cycles  idle cycles");
+  for (const c of s.cpus)
+    lines.push(
+      `  ${String(c.cpu).padStart(3)}  ${String(c.instructions).padStart(12)}  ${String(c.cycles).padStart(14)}  ${String(c.idleCycles).padStart(11)}`,
+    );
+  lines.push(`  all  ${String(s.instructions).padStart(12)}  ${String(s.cycles).padStart(14)}  (span)`);
+  lines.push(
+    `  host time ${(s.hostNs / 1e6).toFixed(1)} ms, ${s.mips.toFixed(2)} MIPS; ${s.contextSwitches} context switches; ${s.events} events, order hash ${s.eventHash}`,
+  );
+  return `${lines.join("\n")}\n`;
+}
