@@ -65,6 +65,7 @@ import {
   slotState,
 } from "./layout.ts";
 import {
+  FIELD_TYPES,
   FIXED_SIZE,
   T_BYTES,
   T_F64,
@@ -132,7 +133,7 @@ const STR = T_STRING;
 const BYTES = T_BYTES;
 /** Marks the end of a class's field codes in `codes` (and index 0, used outside writes). */
 const END = 255;
-const STACK = 5;
+const STACK = 4;
 /** A record size no packet can hold: makes `reserve` take its general path. */
 const NO_FAST_PATH = 0x40000000;
 const TWO32 = 4294967296;
@@ -182,16 +183,19 @@ export class TraceWriter {
   private readonly codes: Uint8Array;
   /** Per code index: fixed bytes of the fields after it (for bounds checks of var fields). */
   private readonly fixedAfter: Int32Array;
+  /** Per code index: the class it belongs to (its END included). */
+  private readonly codeClass: Int32Array;
 
   // The record being written (top of the nesting stack).
   private depth = 0;
   private pos = 0;
   private end = 0;
   private recStart = 0;
-  private cls = 0;
-  /** Index in `codes` of the next field to write (END when all are written). */
+  /**
+   * Index in `codes` of the next field to write (the class's END when all are written); it
+   * also identifies the class (see `codeClass`).
+   */
   private ci = 0;
-  private codeBase = 0;
   private readonly stack: Float64Array = new Float64Array(MAX_NESTING * STACK);
 
   // The packet being filled (the tail packet).
@@ -255,6 +259,7 @@ export class TraceWriter {
     for (const c of classes) total += c.codes.length + 1;
     this.codes = new Uint8Array(total);
     this.fixedAfter = new Int32Array(total);
+    this.codeClass = new Int32Array(total);
     this.codes[0] = END;
     let at = 1;
     for (const c of classes) {
@@ -267,6 +272,7 @@ export class TraceWriter {
         this.fixedAfter[at + i] = after;
         after += FIXED_SIZE[c.codes[i]!]!;
       }
+      this.codeClass.fill(c.id, at, at + c.codes.length + 1);
       at += c.codes.length;
       this.codes[at++] = END;
     }
@@ -334,8 +340,7 @@ export class TraceWriter {
       dv.setUint32(start + 12, (timestamp / TWO32) >>> 0, true);
       this.recStart = start;
       this.pos = start + HEADER;
-      this.cls = classId;
-      this.ci = this.codeBase = this.classFirst[classId]!;
+      this.ci = this.classFirst[classId]!;
       this.depth = 1;
       return true;
     }
@@ -472,13 +477,13 @@ export class TraceWriter {
    */
   string(s: string): this {
     const ci = this.ci;
-    if (this.codes[ci] !== STR) this.fail(wrongField(this.schema, this.cls, ci - this.codeBase, STR));
-    if (typeof s !== "string") this.fail(badValue(this.schema, this.cls, ci - this.codeBase, STR, s));
+    if (this.codes[ci] !== STR) this.fieldError(STR, s);
+    if (typeof s !== "string") this.fieldError(STR, s);
     const n = utf8Length(s);
-    if (n < 0) this.fail(badValue(this.schema, this.cls, ci - this.codeBase, STR, s));
+    if (n < 0) this.fieldError(STR, s);
     const p = this.pos;
     if (p + n + 1 + this.fixedAfter[ci]! > this.end)
-      this.fail(varOverflow(this.schema, this.cls, ci - this.codeBase, n));
+      this.fail(varOverflow(this.schema, this.codeClass[ci]!, this.fieldNo(), n));
     const q = encodeUtf8(s, this.mem, p);
     this.mem[q] = 0;
     this.pos = q + 1;
@@ -493,12 +498,12 @@ export class TraceWriter {
    */
   bytes(b: Uint8Array): this {
     const ci = this.ci;
-    if (this.codes[ci] !== BYTES) this.fail(wrongField(this.schema, this.cls, ci - this.codeBase, BYTES));
-    if (!(b instanceof Uint8Array)) this.fail(badValue(this.schema, this.cls, ci - this.codeBase, BYTES, b));
+    if (this.codes[ci] !== BYTES) this.fieldError(BYTES, b);
+    if (!(b instanceof Uint8Array)) this.fieldError(BYTES, b);
     const n = b.length;
     const p = this.pos;
     if (p + 4 + n + this.fixedAfter[ci]! > this.end)
-      this.fail(varOverflow(this.schema, this.cls, ci - this.codeBase, n));
+      this.fail(varOverflow(this.schema, this.codeClass[ci]!, this.fieldNo(), n));
     this.dv.setUint32(p, n, true);
     const mem = this.mem;
     if (n < 32) {
@@ -721,8 +726,7 @@ export class TraceWriter {
     this.recStart = start;
     this.pos = start + HEADER;
     this.end = start + size;
-    this.cls = classId;
-    this.ci = this.codeBase = this.classFirst[classId]!;
+    this.ci = this.classFirst[classId]!;
     this.depth++;
     return true;
   }
@@ -731,25 +735,35 @@ export class TraceWriter {
   private commitSlow(): void {
     if (this.depth === 0) throw noReservation("commit()");
     if (this.codes[this.ci] !== END || this.pos !== this.end) {
-      this.fail(commitIncomplete(this.schema, this.cls, this.ci - this.codeBase, this.end - this.pos));
+      this.fail(commitIncomplete(this.schema, this.codeClass[this.ci]!, this.fieldNo(), this.end - this.pos));
     }
     this.endRecord();
+  }
+
+  /** Index of the next field to write in its class (for messages). */
+  private fieldNo(): number {
+    return this.ci - this.classFirst[this.codeClass[this.ci]!]!;
+  }
+
+  /** Throw the error for setter `code` called with `v` (wrong field, or bad value). */
+  private fieldError(code: number, v: unknown): never {
+    if (this.depth === 0) throw noReservation(`${FIELD_TYPES[code]}()`);
+    const cls = this.codeClass[this.ci]!;
+    if (this.codes[this.ci] !== code) this.fail(wrongField(this.schema, cls, this.fieldNo(), code));
+    this.fail(badValue(this.schema, cls, this.fieldNo(), code, v));
   }
 
   /** The slow path of the numeric setters: 64-bit bigints, and errors. */
   private setSlow(code: number, v: unknown): this {
     const ci = this.ci;
-    if (this.codes[ci] !== code) {
-      if (this.depth === 0) throw noReservation(`a field setter`);
-      this.fail(wrongField(this.schema, this.cls, ci - this.codeBase, code));
-    }
+    if (this.codes[ci] !== code) this.fieldError(code, v);
     const p = this.pos;
     if (code === U64 && typeof v === "bigint" && v >= 0n && v <= U64_MAX) {
       this.dv.setBigUint64(p, v, true);
     } else if (code === S64 && typeof v === "bigint" && v >= S64_MIN && v <= S64_MAX) {
       this.dv.setBigInt64(p, v, true);
     } else {
-      this.fail(badValue(this.schema, this.cls, ci - this.codeBase, code, v));
+      this.fieldError(code, v);
     }
     this.pos = p + 8;
     this.ci = ci + 1;
@@ -762,8 +776,7 @@ export class TraceWriter {
     s[b] = this.recStart;
     s[b + 1] = this.pos;
     s[b + 2] = this.end;
-    s[b + 3] = this.cls;
-    s[b + 4] = this.ci;
+    s[b + 3] = this.ci;
   }
 
   private pop(level: number): void {
@@ -772,9 +785,7 @@ export class TraceWriter {
     this.recStart = s[b]!;
     this.pos = s[b + 1]!;
     this.end = s[b + 2]!;
-    this.cls = s[b + 3]!;
-    this.ci = s[b + 4]!;
-    this.codeBase = this.classFirst[this.cls]!;
+    this.ci = s[b + 3]!;
   }
 
   /** End the current record (committed or discarded); the outermost end publishes. */
