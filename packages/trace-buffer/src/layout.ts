@@ -9,7 +9,8 @@
  * ```
  *
  * A ring block starts with 64 Int32 control words (writer ownership, current packet, flush
- * requests), then 24 Float64 counters at byte 64 (written by the writer only), then at byte
+ * requests), then 24 Float64 slots at byte 64 (the writer's counters and resume state, then
+ * the consuming reader's resume state; each slot has a single writer thread), then at byte
  * 256 the slot table: two Int32 words per sub-buffer, `STATE` (packet sequence number and
  * state, see {@link slotState}) and `COMMIT` (bytes of the packet that are committed).
  *

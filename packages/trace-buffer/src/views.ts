@@ -45,7 +45,7 @@ export class SetViews {
   readonly dv: DataView;
   /** Control words, used with `Atomics`. */
   readonly i32: Int32Array;
-  /** Counters (writer-owned). */
+  /** Counters and resume state (each slot written by one thread: its writer or its reader). */
   readonly f64: Float64Array;
 
   /** Views of `sab`, whose header must already be valid. */
