@@ -546,8 +546,7 @@ function fprem(ieee: boolean): Handler {
     } else if (a.cls === sf.ZERO || b.cls === sf.INF) {
       r = a; // quotient 0
       special = false;
-    }
-    else {
+    } else {
       special = false;
       const la = a.exp + sf.bitLen(a.mant);
       const lb = b.exp + sf.bitLen(b.mant);

@@ -19,7 +19,7 @@ export const SW_C1 = 0x200;
 export const SW_C2 = 0x400;
 export const SW_C3 = 0x4000;
 export const SW_B = 0x8000;
-export const SW_CC = SW_C0 | SW_C1 | SW_C2 | SW_C3;
+export const SW_CC: number = SW_C0 | SW_C1 | SW_C2 | SW_C3;
 
 /** TOP. */
 export function top(c: Cpu): number {

@@ -71,28 +71,34 @@ int main(int argc, char **argv) {
       for (int rc = 0; rc < 4; rc++) {
         long double r;
         unsigned w;
+        uint16_t w16;
         setcw(pcs[p], rc);
         __asm__ volatile("fnclex");
 #define BIN(name, insn)                                                            \
-  __asm__ volatile(insn : "=t"(r) : "0"(a), "u"(b));                              \
-  w = sw();                                                                        \
+  __asm__ volatile(insn "\n\tfnstsw %1" : "=t"(r), "=m"(w16) : "0"(a), "u"(b));  \
+  sw();                                                                            \
+  w = w16 & 0x027f; /* C1 as the instruction left it, before any compiler glue */   \
   printf("%s %d %d", name, pcs[p], rc); show(a); show(b); show(r); printf(" %04x\n", w);
         BIN("add", "fadd %%st(1), %%st")
         BIN("sub", "fsub %%st(1), %%st")
         BIN("mul", "fmul %%st(1), %%st")
         BIN("div", "fdiv %%st(1), %%st")
-        __asm__ volatile("fsqrt" : "=t"(r) : "0"(a));
-        w = sw();
+        __asm__ volatile("fsqrt\n\tfnstsw %1" : "=t"(r), "=m"(w16) : "0"(a));
+        sw();
+        w = w16 & 0x027f;
         printf("sqrt %d %d", pcs[p], rc); show(a); show(a); show(r); printf(" %04x\n", w);
-        __asm__ volatile("frndint" : "=t"(r) : "0"(a));
-        w = sw();
+        __asm__ volatile("frndint\n\tfnstsw %1" : "=t"(r), "=m"(w16) : "0"(a));
+        sw();
+        w = w16 & 0x027f;
         printf("rndint %d %d", pcs[p], rc); show(a); show(a); show(r); printf(" %04x\n", w);
         double d; float f; long long ll; int ii; short ss;
-        __asm__ volatile("fstl %0" : "=m"(d) : "t"(a));
-        w = sw();
+        __asm__ volatile("fstl %0\n\tfnstsw %1" : "=m"(d), "=m"(w16) : "t"(a));
+        sw();
+        w = w16 & 0x027f;
         printf("fstl %d %d", pcs[p], rc); show(a); printf(" %016llx %04x", *(unsigned long long *)&d, w);
-        __asm__ volatile("fsts %0" : "=m"(f) : "t"(a));
-        w = sw();
+        __asm__ volatile("fsts %0\n\tfnstsw %1" : "=m"(f), "=m"(w16) : "t"(a));
+        sw();
+        w = w16 & 0x027f;
         printf(" %08x %04x", *(unsigned *)&f, w);
         __asm__ volatile("fld %%st(0)\n\tfistpll %0" : "=m"(ll) : "t"(a));
         w = sw();
