@@ -56,6 +56,12 @@ function finish(c: Cpu, p: number, r: sf.SF): boolean {
   return true;
 }
 
+/** The masked response to an invalid operation: IE and the real indefinite. */
+function invalidResult(): sf.SF {
+  sf.raise(sf.IE);
+  return sf.indefinite();
+}
+
 // ---- loads and stores ---------------------------------------------------------------------------
 
 /** FLD m32/m64/m80 and FILD m16/m32/m64. */
@@ -212,7 +218,10 @@ function fistMem(bytes: number, popAfter: boolean, trunc: boolean): Handler {
         if (n >= -lim && n < lim) v = n;
         else sf.raise(sf.IE);
       } else sf.raise(sf.IE);
-      if (v === null) sf.clearFlags(), sf.raise(sf.IE);
+      if (v === null) {
+        sf.clearFlags();
+        sf.raise(sf.IE);
+      }
       const up = sf.roundedUp;
       if (st.report(c, sf.flags)) return;
       st.setC1(c, v !== null && up);
@@ -615,7 +624,7 @@ function trans1(f: (x: number) => number, trig: boolean): Handler {
     }
     c.fpuSw &= ~st.SW_C2;
     if (x.cls === sf.NAN || x.cls === sf.UNSUP) {
-      finish(c, p, x.cls === sf.UNSUP ? (sf.raise(sf.IE), sf.indefinite()) : sf.propagateNaN(x, x, true));
+      finish(c, p, x.cls === sf.UNSUP ? invalidResult() : sf.propagateNaN(x, x, true));
       return;
     }
     const v = sf.toNumber(x);
@@ -687,7 +696,7 @@ function trans2out(f: (x: number) => [number, number]): Handler {
     let a: sf.SF;
     let b: sf.SF;
     if (x.cls === sf.NAN || x.cls === sf.UNSUP || x.cls === sf.INF) {
-      a = x.cls === sf.NAN ? sf.propagateNaN(x, x, true) : (sf.raise(sf.IE), sf.indefinite());
+      a = x.cls === sf.NAN ? sf.propagateNaN(x, x, true) : invalidResult();
       b = a;
     } else {
       const [r0, r1] = f(v);
