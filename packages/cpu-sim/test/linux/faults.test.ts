@@ -38,9 +38,9 @@ describe("guest faults", () => {
   });
 
   test("an unknown syscall returns -ENOSYS and is reported once", () => {
-    // The glibc threads fixture probes rseq (ENOSYS here) but nothing unknown; use a
-    // program that calls syscall 500 twice: hand-assembled below.
-    const sim = runSim(fixture("hello"), [], {});
-    expect(sim.stderr).not.toMatch(/unknown syscall/);
+    // The syscalls fixture calls syscall 500 twice (and prints ENOSYS both times).
+    const sim = runSim(fixture("syscalls"), []);
+    expect(sim.stdout).toMatch(/unknown syscall: -1 -1 Function not implemented/);
+    expect(sim.stderr.match(/xmc: unknown syscall 500, returning -ENOSYS/g)).toHaveLength(1);
   });
 });
