@@ -6,6 +6,7 @@
  * arrive from the scheduler and become signals (a handler, or death with a report).
  * @module
  */
+import { resolve } from "node:path";
 import { isatty } from "node:tty";
 import { decode, formatAtt, Instruction } from "@xmc/x86-decode";
 import type { Cpu } from "../cpu.ts";
@@ -78,7 +79,7 @@ export interface ProcessOptions {
   fsRoot?: string;
   /** Allow writes under `fsRoot`. */
   fsWritable?: boolean;
-  /** What /proc/self/exe names (default argv[0]). */
+  /** What /proc/self/exe names (default: argv[0] made absolute on the host). */
   exePath?: string;
   /** Where xmc's own messages (unknown syscalls) go (default: the guest's stderr sink). */
   diagnostics?: (line: string) => void;
@@ -135,7 +136,8 @@ export class LinuxProcess implements SchedulerHost {
     this.fs = new GuestFs({
       root: opts.fsRoot,
       writable: opts.fsWritable,
-      exe: opts.exePath ?? execfn,
+      // An absolute path, as the kernel gives (glibc asserts it).
+      exe: opts.exePath ?? resolve(execfn),
       cpus: machine.cpus.length,
     });
     for (let i = 0; i <= 64; i++) this.sigactions.push({ handler: SIG_DFL, flags: 0, restorer: 0, mask: 0n });
