@@ -40,8 +40,11 @@ function glibcRuns(dir: string): boolean {
   const exe = join(dir, "hello-glibc");
   execFileSync("gcc", ["-static", "-O2", "-o", exe, src]);
   try {
-    return simulate(exe, []).out === "7 1.5\n";
-  } catch {
+    const r = simulate(exe, []);
+    if (r.out !== "7 1.5\n") process.stderr.write(`glibc probe: ${JSON.stringify(r)}\n`);
+    return r.out === "7 1.5\n";
+  } catch (e) {
+    process.stderr.write(`glibc probe: ${String(e)}\n`);
     return false;
   }
 }

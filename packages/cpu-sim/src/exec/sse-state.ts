@@ -32,8 +32,8 @@ function alignedArea(c: Cpu, u: Uop): number {
   return a;
 }
 
-const fxsave: Handler = (c, u) => {
-  const a = alignedArea(c, u);
+/** The 512-byte FXSAVE image of `c` (64-bit layout; FOP/FIP/FDP zero). Also for signal frames. */
+export function fxsaveImage(c: Cpu): Uint8Array {
   const b = new Uint8Array(512);
   const v = new DataView(b.buffer);
   v.setUint16(0, c.fpuCw, true);
@@ -50,14 +50,22 @@ const fxsave: Handler = (c, u) => {
     v.setUint16(40 + 16 * i, c.fpuExp[p]!, true);
   }
   b.set(c.xmmBytes, 160);
-  c.mem.writeChecked(a, b);
-};
+  return b;
+}
 
-const fxrstor: Handler = (c, u) => {
-  const a = alignedArea(c, u);
-  const b = c.mem.readChecked(a, 512);
+/**
+ * Load a 512-byte FXSAVE image into `c`. Throws CpuException(#GP) when the MXCSR field has
+ * reserved bits set (nothing is changed then).
+ */
+export function fxrstorImage(c: Cpu, b: Uint8Array, u?: Uop): void {
   const v = new DataView(b.buffer, b.byteOffset, 512);
-  setMxcsr(c, v.getUint32(24, true), u);
+  const mx = v.getUint32(24, true);
+  if (mx & ~MXCSR_MASK)
+    throw new CpuException(
+      Vec.GP,
+      `reserved MXCSR bits 0x${(mx >>> 0).toString(16)}${u ? ` at 0x${u.ip.toString(16)}` : ""}`,
+    );
+  c.mxcsr = mx;
   c.fpuCw = (v.getUint16(0, true) & 0x1f7f) | 0x40;
   c.fpuSw = v.getUint16(2, true);
   let tw = 0;
@@ -70,7 +78,10 @@ const fxrstor: Handler = (c, u) => {
     c.fpuExp[p] = v.getUint16(40 + 16 * i, true);
   }
   c.xmmBytes.set(b.subarray(160, 416));
-};
+}
+
+const fxsave: Handler = (c, u) => c.mem.writeChecked(alignedArea(c, u), fxsaveImage(c));
+const fxrstor: Handler = (c, u) => fxrstorImage(c, c.mem.readChecked(alignedArea(c, u), 512), u);
 
 /** Handlers by form name. */
 export const SSE_STATE: Record<string, Handler> = {
