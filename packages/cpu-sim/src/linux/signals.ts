@@ -166,7 +166,7 @@ const GREG_ORDER = [8, 9, 10, 11, 12, 13, 14, 15, 7, 6, 5, 3, 2, 0, 1, 4];
 /** RFLAGS bits a signal handler may change (the kernel's FIX_EFLAGS). */
 const FIX_EFLAGS = 0x40000 | 0x800 | 0x400 | 0x100 | 0x80 | 0x40 | 0x10 | 0x4 | 0x1 | 0x10000;
 
-/** The FXSAVE image of `c` (x87 control/status/tag as far as the CPU keeps them, MXCSR, XMM). */
+/** The FXSAVE image of `c` (SDM Vol. 1 §10.5.1: x87 control/status/abridged tag, ST0-7, MXCSR, XMM0-15). */
 function fxsave(c: Cpu): Uint8Array {
   const w = new StructWriter(FPSTATE_SIZE);
   w.u16(0, c.fpuCw).u16(2, c.fpuSw);
@@ -174,6 +174,14 @@ function fxsave(c: Cpu): Uint8Array {
   let ftw = 0;
   for (let i = 0; i < 8; i++) if (((c.fpuTw >> (2 * i)) & 3) !== 3) ftw |= 1 << i;
   w.u8(4, ftw);
+  // ST(i) (stack order) = R[(TOP + i) & 7]: 64-bit significand, then sign and exponent.
+  const top = (c.fpuSw >> 11) & 7;
+  for (let i = 0; i < 8; i++) {
+    const r = (top + i) & 7;
+    w.u32(32 + 16 * i, c.fpuMant[2 * r]!)
+      .u32(36 + 16 * i, c.fpuMant[2 * r + 1]!)
+      .u16(40 + 16 * i, c.fpuExp[r]!);
+  }
   w.u32(24, c.mxcsr).u32(28, 0xffff);
   w.bytes.set(c.xmmBytes.subarray(0, 256), 160);
   return w.bytes;
@@ -187,6 +195,13 @@ function fxrstor(c: Cpu, b: Uint8Array): void {
   let tw = 0;
   for (let i = 0; i < 8; i++) tw |= (ftw & (1 << i) ? 0 : 3) << (2 * i);
   c.fpuTw = tw;
+  const top = (c.fpuSw >> 11) & 7;
+  for (let i = 0; i < 8; i++) {
+    const reg = (top + i) & 7;
+    c.fpuMant[2 * reg] = r.i32(32 + 16 * i);
+    c.fpuMant[2 * reg + 1] = r.i32(36 + 16 * i);
+    c.fpuExp[reg] = r.view.getUint16(40 + 16 * i, true);
+  }
   c.mxcsr = r.u32(24) & 0xffff;
   c.xmmBytes.set(b.subarray(160, 160 + 256));
 }
