@@ -20,11 +20,28 @@ export function ea(c: Cpu, u: Uop): number {
   else {
     a = u.mDisp;
     const regs = c.regs;
-    if (u.mBase >= 0) a += (regs[2 * u.mBase + 1]! >>> 0) * TWO32 + (regs[2 * u.mBase]! >>> 0);
-    if (u.mIndex >= 0)
-      a += ((regs[2 * u.mIndex + 1]! >>> 0) * TWO32 + (regs[2 * u.mIndex]! >>> 0)) * u.mScale;
-    if (u.asize === 4) a = a >>> 0 === a ? a : ((a % TWO32) + TWO32) % TWO32;
-    else if (a >= TWO64) a -= TWO64;
+    if (u.asize === 4) {
+      // 32-bit addressing: only the low halves count; the sum wraps modulo 2^32.
+      if (u.mBase >= 0) a += regs[2 * u.mBase]! >>> 0;
+      if (u.mIndex >= 0) a += (regs[2 * u.mIndex]! >>> 0) * u.mScale;
+      if (a >>> 0 !== a) a = ((a % TWO32) + TWO32) % TWO32;
+    } else {
+      // Registers as signed 64-bit values, exact while each is within ±2^47 (addresses and
+      // negative offsets such as an index of -8); anything larger takes the exact slow path.
+      let big = false;
+      if (u.mBase >= 0) {
+        const h = regs[2 * u.mBase + 1]!;
+        if (h >= 0x8000 || h < -0x8000) big = true;
+        a += h * TWO32 + (regs[2 * u.mBase]! >>> 0);
+      }
+      if (u.mIndex >= 0) {
+        const h = regs[2 * u.mIndex + 1]!;
+        if (h >= 0x8000 || h < -0x8000) big = true;
+        a += (h * TWO32 + (regs[2 * u.mIndex]! >>> 0)) * u.mScale;
+      }
+      if (big) a = eaWide(c, u);
+      else if (a >= TWO64) a -= TWO64;
+    }
   }
   if (u.mSeg === 4) a += c.fsBase;
   else if (u.mSeg === 5) a += c.gsBase;
@@ -33,6 +50,14 @@ export function ea(c: Cpu, u: Uop): number {
     throw new GuestFault(a < 0 ? a + TWO64 : a, "read", false);
   }
   return a;
+}
+
+/** 64-bit effective address modulo 2^64 with BigInt (rare: a register beyond ±2^47). */
+function eaWide(c: Cpu, u: Uop): number {
+  let n = BigInt(u.mDisp);
+  if (u.mBase >= 0) n += c.reg64n(u.mBase);
+  if (u.mIndex >= 0) n += c.reg64n(u.mIndex) * BigInt(u.mScale);
+  return Number(BigInt.asUintN(64, n));
 }
 
 /** Read a GPR of `size` bytes (1/2/4/8; `high` for AH..BH). 8 bytes: low half returned, high in c.hi. */

@@ -305,6 +305,25 @@ describe("bit instructions", () => {
   });
 });
 
+describe("addressing", () => {
+  it("a negative 64-bit index register addresses below the base (exactly, no rounding)", () => {
+    const { m, fault } = exec([0xc6, 0x04, 0x0e, 0x5a], (c) => {
+      c.setReg64(6, DATA + 0x1ac); // movb $0x5a, (%rsi,%rcx,1)
+      c.setReg64n(1, BigInt.asUintN(64, -8n));
+    });
+    expect(fault).toBeUndefined();
+    expect(m.mem.read8(DATA + 0x1a4)).toBe(0x5a);
+  });
+
+  it("32-bit address size ignores the upper halves of base and index (LEA too)", () => {
+    const { c } = exec([0x67, 0x48, 0x8d, 0x04, 0x0e], (c) => {
+      c.setReg64n(6, 0x12345678_fffffff0n); // lea (%esi,%ecx,1), %rax
+      c.setReg64n(1, 0xabcdef00_00000020n);
+    });
+    expect(hex(c, 0)).toBe("10");
+  });
+});
+
 describe("registers", () => {
   it("byte register 4-7 is AH..BH without REX and SPL..DIL with it", () => {
     const set = (c: Cpu): void => {

@@ -44,6 +44,13 @@ const leaExact: Handler = (c, u) => {
   }
   let a = u.mDisp;
   const regs = c.regs;
+  if (u.asize === 4) {
+    // 32-bit address size (67): the low halves only, modulo 2^32, zero-extended.
+    if (u.mBase >= 0) a += regs[2 * u.mBase]! >>> 0;
+    if (u.mIndex >= 0) a += (regs[2 * u.mIndex]! >>> 0) * u.mScale;
+    setGpr(c, u.r0, u.s0, 0, a | 0, 0);
+    return;
+  }
   if (u.mBase >= 0) a += (regs[2 * u.mBase + 1]! >>> 0) * 4294967296 + (regs[2 * u.mBase]! >>> 0);
   if (u.mIndex >= 0)
     a += ((regs[2 * u.mIndex + 1]! >>> 0) * 4294967296 + (regs[2 * u.mIndex]! >>> 0)) * u.mScale;

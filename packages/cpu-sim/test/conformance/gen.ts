@@ -106,6 +106,8 @@ export interface Mem {
   scale: number;
   disp: number;
   dsz: 0 | 1 | 4;
+  /** 32-bit address size (67 prefix): only the low halves of base and index count. */
+  a32?: boolean;
 }
 
 /** A register (0-15; 16-19 = AH CH DH BH for byte operands) or a memory operand. */
@@ -177,7 +179,7 @@ export function encode(e: Enc): number[] {
     op[op.length - 1]! |= e.plusR & 7;
     if (e.plusR >= 8) rex |= 1;
   }
-  const out = [...(e.pfx ?? [])];
+  const out = [...(typeof e.rm === "object" && e.rm.a32 ? [0x67] : []), ...(e.pfx ?? [])];
   if (rex !== 0 || e.rex) out.push(0x40 | rex);
   out.push(...op, ...tail, ...(e.imm ?? []));
   return out;
@@ -198,7 +200,8 @@ export function encodeVex(
   const r = m.rex & 4 ? 0 : 0x80;
   const x = m.rex & 2 ? 0 : 0x40;
   const b = m.rex & 1 ? 0 : 0x20;
-  return [0xc4, r | x | b | map, (w ? 0x80 : 0) | ((~vvvv & 15) << 3) | pp, op, ...m.bytes, ...imm];
+  const a32 = typeof rm === "object" && rm.a32 ? [0x67] : [];
+  return [...a32, 0xc4, r | x | b | map, (w ? 0x80 : 0) | ((~vvvv & 15) << 3) | pp, op, ...m.bytes, ...imm];
 }
 
 /** Per-case generator state. */
@@ -307,11 +310,20 @@ export class G {
       const disp = dsz === 0 ? 0 : dsz === 1 ? rng.int(256) - 128 : rng.int(0x20000) - 0x10000;
       let iv = 0;
       if (index >= 0) {
-        iv = rng.int(512);
-        this.set(index, iv, 0);
+        // Small, negative (e.g. -8) or large negative index values.
+        const kind = rng.int(4);
+        iv = kind < 2 ? rng.int(512) : kind === 2 ? -1 - rng.int(512) : -rng.int(0x10000000 / scale);
+        this.set(index, iv, iv < 0 ? -1 : 0);
       }
-      this.setNum(base, ea - disp - iv * scale);
+      const bv = ea - disp - iv * scale;
+      this.setNum(base, bv);
       m = { base, index, scale, disp, dsz };
+      if (rng.bool(0.08)) {
+        // 32-bit address size: garbage in the upper halves must not matter.
+        m.a32 = true;
+        this.set(base, this.regs[2 * base]!, rng.u32());
+        if (index >= 0) this.set(index, this.regs[2 * index]!, rng.u32());
+      }
     }
     this.overlay(off, 16 + rng.int(49));
     return m;
