@@ -779,7 +779,7 @@ function storeEnv(c: Cpu, a: number, small: boolean): number {
 
 function loadEnv(c: Cpu, a: number, small: boolean): number {
   c.fpuCw = (c.mem.read16(a) & 0x1f7f) | 0x40;
-  const sw = c.mem.read16(a + 2);
+  const sw = c.mem.read16(small ? a + 2 : a + 4);
   const tw = c.mem.read16(small ? a + 4 : a + 8);
   c.fpuSw = sw;
   let t = 0;
