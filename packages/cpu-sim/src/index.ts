@@ -19,3 +19,29 @@ export { EPOCH_SECONDS, NOMINAL_HZ } from "./linux/time.ts";
 export { type EventKind, EventLog, Machine, type MachineOptions } from "./machine.ts";
 export { GuestFault, Memory, MemoryLimitError, PAGE_SIZE, Perm } from "./memory.ts";
 export { type Handler, K, Uop } from "./uop.ts";
+export {
+  checkLitmus,
+  LitmusError,
+  type LitmusReport,
+  type LitmusRun,
+  type LitmusTest,
+  loadLitmus,
+  parseLitmus,
+  replayLitmus,
+  runLitmus,
+} from "./precise/litmus.ts";
+export {
+  type Actor,
+  type AgentProgram,
+  type HostCallContext,
+  type IpiBatch,
+  PreciseMachine,
+  type PreciseOptions,
+  type Scheduler as PreciseScheduler,
+  type TrapContext,
+  type TrapHandler,
+  type TrapResult,
+  type TrapVector,
+} from "./precise/machine.ts";
+export { countByClass, describeHazard, HAZARD_CLASSES, type Hazard, type HazardClass } from "./precise/hazards.ts";
+export { explorePreemptionBounded, RandomScheduler, ScriptedScheduler } from "./precise/schedule.ts";
