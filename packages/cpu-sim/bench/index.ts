@@ -9,7 +9,8 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LinuxProcess, Machine } from "../dist/index.js";
+// The built bundle (self-reference through the package exports), as users run it.
+import { LinuxProcess, Machine } from "@xmc/cpu-sim";
 
 const prog = join(import.meta.dirname, "programs/cpubound");
 const rounds = process.argv[2] ?? "200";
@@ -19,7 +20,7 @@ function simRun(): { ms: number; insns: number; out: string; cycles: number } {
   let out = "";
   const p = new LinuxProcess(m, readFileSync(prog), {
     argv: [prog, rounds],
-    stdout: (d) => {
+    stdout: (d: Uint8Array) => {
       out += Buffer.from(d).toString();
     },
   });
