@@ -14,6 +14,8 @@ import { type Handler, Uop } from "./uop.ts";
 export interface HandlerTable {
   handler(form: number, name: string): Handler | undefined;
   cost(u: Uop, name: string): number;
+  /** A handler specialised for this instruction's operands (optional; same semantics). */
+  specialize?(u: Uop, name: string): Handler | undefined;
 }
 
 const invalid: Handler = (_c, u) => {
@@ -83,6 +85,8 @@ export class CodeCache {
       u = new Uop(h, insn);
       u.text = formatAtt(insn);
       u.cost = this.table.cost(u, name);
+      const fast = this.table.specialize?.(u, name);
+      if (fast) u.fn = fast;
     }
     this.map.set(ip, u);
     const first = Math.floor(ip / PAGE_SIZE);

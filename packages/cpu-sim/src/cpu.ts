@@ -286,6 +286,10 @@ export class Cpu {
 
   /** Evaluate condition code `cc` (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
   cond(cc: number): boolean {
+    // Fast paths: the condition straight from a pending CMP/SUB or logic result at 32/64 bits
+    // (the common compare-and-branch), without computing every flag.
+    const op = this.lfOp;
+    if ((op === LF.Sub || op === LF.Logic) && this.lfSize >= 4) return this.condFast(cc, op);
     const f = this.getFlags();
     let t: boolean;
     switch (cc >> 1) {
@@ -312,6 +316,79 @@ export class Cpu {
         break;
       default:
         t = (f & FL.ZF) !== 0 || ((f & FL.SF) !== 0) !== ((f & FL.OF) !== 0);
+    }
+    return cc & 1 ? !t : t;
+  }
+
+  /**
+   * Condition `cc` for a pending SUB/CMP (a - b) or logic result at 4 or 8 bytes. Parity (cc 10,
+   * 11) falls back to the full computation.
+   */
+  private condFast(cc: number, op: LF): boolean {
+    const wide = this.lfSize === 8;
+    const r = this.lfR;
+    const rh = wide ? this.lfRh : 0;
+    let t: boolean;
+    if (op === LF.Logic) {
+      // CF = OF = 0.
+      const zf = r === 0 && rh === 0;
+      const sf = wide ? rh < 0 : r < 0;
+      switch (cc >> 1) {
+        case 0:
+        case 1:
+          t = false;
+          break;
+        case 2:
+          t = zf;
+          break;
+        case 3:
+          t = zf;
+          break;
+        case 4:
+          t = sf;
+          break;
+        case 6:
+          t = sf;
+          break;
+        case 7:
+          t = zf || sf;
+          break;
+        default: {
+          const f = this.getFlags();
+          t = (f & FL.PF) !== 0;
+        }
+      }
+      return cc & 1 ? !t : t;
+    }
+    // SUB/CMP: compare a and b directly.
+    const a = this.lfA;
+    const b = this.lfB;
+    const ah = wide ? this.lfAh : 0;
+    const bh = wide ? this.lfBh : 0;
+    switch (cc >> 1) {
+      case 1: // b / ae: unsigned a < b
+        t = wide && ah !== bh ? ah >>> 0 < bh >>> 0 : a >>> 0 < b >>> 0;
+        break;
+      case 2: // e / ne
+        t = a === b && ah === bh;
+        break;
+      case 3: // be / a: unsigned a <= b
+        t = wide && ah !== bh ? ah >>> 0 < bh >>> 0 : a >>> 0 <= b >>> 0;
+        break;
+      case 6: // l / ge: signed a < b
+        t = wide ? (ah !== bh ? ah < bh : a >>> 0 < b >>> 0) : a < b;
+        break;
+      case 7: // le / g: signed a <= b
+        t = wide ? (ah !== bh ? ah < bh : a >>> 0 <= b >>> 0) : a <= b;
+        break;
+      case 4: // s / ns
+        t = wide ? rh < 0 : r < 0;
+        break;
+      default: {
+        // o / no, p / np: the full computation.
+        const f = this.getFlags();
+        t = (cc >> 1 === 0 ? f & FL.OF : f & FL.PF) !== 0;
+      }
     }
     return cc & 1 ? !t : t;
   }

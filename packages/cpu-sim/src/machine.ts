@@ -8,6 +8,7 @@ import { CodeCache, type CodeCache as CodeCacheT } from "./cache.ts";
 import { type CostProfile, classify, DEFAULT_PROFILE } from "./cost.ts";
 import { Cpu, type CpuHost } from "./cpu.ts";
 import { cpuid } from "./cpuid.ts";
+import { specialize } from "./exec/fast.ts";
 import { HANDLERS } from "./exec/index.ts";
 import { Memory } from "./memory.ts";
 
@@ -76,6 +77,7 @@ export class Machine {
     this.cache = new CodeCache(this.mem, {
       handler: (_form, name) => HANDLERS[name],
       cost: (u, name) => classify(u, name, profile),
+      specialize,
     });
     this.cpus = [];
     for (let i = 0; i < n; i++) {

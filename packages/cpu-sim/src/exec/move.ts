@@ -51,18 +51,19 @@ const leaExact: Handler = (c, u) => {
     setGpr(c, u.r0, u.s0, 0, a | 0, 0);
     return;
   }
-  if (u.mBase >= 0) a += (regs[2 * u.mBase + 1]! >>> 0) * 4294967296 + (regs[2 * u.mBase]! >>> 0);
-  if (u.mIndex >= 0)
-    a += ((regs[2 * u.mIndex + 1]! >>> 0) * 4294967296 + (regs[2 * u.mIndex]! >>> 0)) * u.mScale;
-  if (a >= 0 && a < 2 ** 53) {
-    setGpr(c, u.r0, u.s0, 0, a | 0, Math.floor(a / 4294967296) | 0);
-    return;
+  // 64-bit: add the halves exactly (no BigInt): low parts in a double, carry into the high part.
+  const disp = u.mDisp;
+  let L = disp >>> 0;
+  let H = disp < 0 ? -1 : 0;
+  if (u.mBase >= 0) {
+    L += regs[2 * u.mBase]! >>> 0;
+    H += regs[2 * u.mBase + 1]!;
   }
-  let n = BigInt(u.mDisp);
-  if (u.mBase >= 0) n += c.reg64n(u.mBase);
-  if (u.mIndex >= 0) n += c.reg64n(u.mIndex) * BigInt(u.mScale);
-  n &= 0xffffffffffffffffn;
-  setGpr(c, u.r0, u.s0, 0, Number(n & 0xffffffffn) | 0, Number(n >> 32n) | 0);
+  if (u.mIndex >= 0) {
+    L += (regs[2 * u.mIndex]! >>> 0) * u.mScale;
+    H += Math.imul(regs[2 * u.mIndex + 1]!, u.mScale);
+  }
+  setGpr(c, u.r0, u.s0, 0, L | 0, (H + Math.floor(L / 4294967296)) | 0);
 };
 void lea;
 
