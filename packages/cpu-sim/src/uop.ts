@@ -95,6 +95,10 @@ export class Uop {
   /** Straight-line successor cache (valid while `gen` equals the cache's generation). */
   nextU: Uop | null = null;
   gen = 0;
+  /** Last control-transfer target and its uop (valid while `takenGen` equals the generation). */
+  takenU: Uop | null = null;
+  takenIp = -1;
+  takenGen = 0;
   /** The decoder's text for reports (filled lazily). */
   text = "";
   /** Raw bytes (for reports). */

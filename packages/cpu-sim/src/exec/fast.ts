@@ -7,7 +7,7 @@
  * runs through this path.
  * @module
  */
-import { type Cpu, LF } from "../cpu.ts";
+import { type Cpu, FL, LF } from "../cpu.ts";
 import { ea, pop64, push64 } from "../ops.ts";
 import { type Handler, K, type Uop } from "../uop.ts";
 
@@ -311,6 +311,141 @@ function pushPopHandler(push: boolean, u: Uop): Handler | undefined {
   };
 }
 
+/** Shift flags as shift.ts records them: SF ZF PF from the result, CF/OF explicit (LF.Res). */
+function shiftRes(c: Cpu, size: number, r: number, rh: number, cf: number, of: number): void {
+  c.lfC = (cf ? FL.CF : 0) | (of ? FL.OF : 0);
+  c.lfOp = LF.Res;
+  c.lfSize = size;
+  c.lfA = 0;
+  c.lfAh = 0;
+  c.lfB = 0;
+  c.lfBh = 0;
+  c.lfR = r;
+  c.lfRh = rh;
+}
+
+/** SHL/SHR/SAR of a 32/64-bit register by an immediate (or 1). */
+function shiftImm(kind: "shl" | "shr" | "sar", u: Uop): Handler | undefined {
+  if (u.k0 !== K.Gpr || u.h0 !== 0 || (u.s0 !== 4 && u.s0 !== 8) || (u.k1 !== K.Imm && u.k1 !== K.One))
+    return undefined;
+  const size = u.s0;
+  const cnt = (u.k1 === K.One ? 1 : u.immLo) & (size === 8 ? 63 : 31);
+  const d = 2 * u.r0;
+  if (cnt === 0)
+    return (c) => {
+      if (size === 4) c.regs[d + 1] = 0;
+    };
+  if (size === 4) {
+    switch (kind) {
+      case "shl":
+        return (c) => {
+          const R = c.regs;
+          const v = R[d]! >>> 0;
+          const r = (v << cnt) | 0;
+          const cf = (v >>> (32 - cnt)) & 1;
+          R[d] = r;
+          R[d + 1] = 0;
+          shiftRes(c, 4, r, 0, cf, (r >>> 31) ^ cf);
+        };
+      case "shr":
+        return (c) => {
+          const R = c.regs;
+          const v = R[d]! >>> 0;
+          const r = (v >>> cnt) | 0;
+          R[d] = r;
+          R[d + 1] = 0;
+          shiftRes(c, 4, r, 0, (v >>> (cnt - 1)) & 1, v >>> 31);
+        };
+      default:
+        return (c) => {
+          const R = c.regs;
+          const v = R[d]! | 0;
+          const r = v >> cnt;
+          R[d] = r;
+          R[d + 1] = 0;
+          shiftRes(c, 4, r, 0, (v >> (cnt - 1)) & 1, 0);
+        };
+    }
+  }
+  switch (kind) {
+    case "shl":
+      return (c) => {
+        const R = c.regs;
+        const lo = R[d]!;
+        const hi = R[d + 1]!;
+        let rl: number;
+        let rh: number;
+        let cf: number;
+        if (cnt < 32) {
+          rh = (hi << cnt) | (lo >>> (32 - cnt));
+          rl = lo << cnt;
+          cf = (hi >>> (32 - cnt)) & 1;
+        } else if (cnt === 32) {
+          rh = lo;
+          rl = 0;
+          cf = hi & 1;
+        } else {
+          rh = lo << (cnt - 32);
+          rl = 0;
+          cf = (lo >>> (64 - cnt)) & 1;
+        }
+        R[d] = rl;
+        R[d + 1] = rh;
+        shiftRes(c, 8, rl, rh, cf, (rh >>> 31) ^ cf);
+      };
+    case "shr":
+      return (c) => {
+        const R = c.regs;
+        const lo = R[d]!;
+        const hi = R[d + 1]!;
+        let rl: number;
+        let rh: number;
+        let cf: number;
+        if (cnt < 32) {
+          rl = (lo >>> cnt) | (hi << (32 - cnt));
+          rh = hi >>> cnt;
+          cf = (lo >>> (cnt - 1)) & 1;
+        } else if (cnt === 32) {
+          rl = hi;
+          rh = 0;
+          cf = (lo >>> 31) & 1;
+        } else {
+          rl = hi >>> (cnt - 32);
+          rh = 0;
+          cf = (hi >>> (cnt - 33)) & 1;
+        }
+        R[d] = rl | 0;
+        R[d + 1] = rh | 0;
+        shiftRes(c, 8, rl | 0, rh | 0, cf, hi >>> 31);
+      };
+    default:
+      return (c) => {
+        const R = c.regs;
+        const lo = R[d]!;
+        const hi = R[d + 1]!;
+        let rl: number;
+        let rh: number;
+        let cf: number;
+        if (cnt < 32) {
+          rl = (lo >>> cnt) | (hi << (32 - cnt));
+          rh = hi >> cnt;
+          cf = (lo >>> (cnt - 1)) & 1;
+        } else if (cnt === 32) {
+          rl = hi;
+          rh = hi >> 31;
+          cf = (lo >>> 31) & 1;
+        } else {
+          rl = hi >> (cnt - 32);
+          rh = hi >> 31;
+          cf = (hi >> (cnt - 33)) & 1;
+        }
+        R[d] = rl | 0;
+        R[d + 1] = rh;
+        shiftRes(c, 8, rl | 0, rh, cf, 0);
+      };
+  }
+}
+
 const ALU_OPS: Record<string, AluOp> = {
   add: "add",
   sub: "sub",
@@ -338,6 +473,10 @@ export function specialize(u: Uop, name: string): Handler | undefined {
       return pushPopHandler(true, u);
     case "pop":
       return pushPopHandler(false, u);
+    case "shl":
+    case "shr":
+    case "sar":
+      return u.nops === 2 ? shiftImm(mn, u) : undefined;
     default:
       return undefined;
   }

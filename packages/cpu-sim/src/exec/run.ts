@@ -46,15 +46,28 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
         c.instructions += n;
         return Stop.Budget;
       }
-      const nu: Uop | null = u.nextU;
-      if (nu !== null && c.rip === u.next && u.gen === cache.gen) u = nu;
-      else {
-        const x = cache.lookup(c.rip);
-        if (c.rip === u.next) {
+      const rip = c.rip;
+      const gen = cache.gen;
+      if (rip === u.next) {
+        const nu: Uop | null = u.nextU;
+        if (nu !== null && u.gen === gen) u = nu;
+        else {
+          const x = cache.lookup(rip);
           u.nextU = x;
-          u.gen = cache.gen;
+          u.gen = gen;
+          u = x;
         }
-        u = x;
+      } else {
+        // A transfer of control: remember the last target of this instruction.
+        const tu: Uop | null = u.takenU;
+        if (tu !== null && u.takenIp === rip && u.takenGen === gen) u = tu;
+        else {
+          const x = cache.lookup(rip);
+          u.takenU = x;
+          u.takenIp = rip;
+          u.takenGen = gen;
+          u = x;
+        }
       }
       cur = u;
     }
