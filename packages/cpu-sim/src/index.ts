@@ -18,7 +18,13 @@ export { Thread, ThreadState } from "./linux/threads/thread.ts";
 export { EPOCH_SECONDS, NOMINAL_HZ } from "./linux/time.ts";
 export { type EventKind, EventLog, Machine, type MachineOptions } from "./machine.ts";
 export { GuestFault, Memory, MemoryLimitError, PAGE_SIZE, Perm } from "./memory.ts";
-export { type Handler, K, Uop } from "./uop.ts";
+export {
+  countByClass,
+  describeHazard,
+  HAZARD_CLASSES,
+  type Hazard,
+  type HazardClass,
+} from "./precise/hazards.ts";
 export {
   checkLitmus,
   LitmusError,
@@ -43,5 +49,5 @@ export {
   type TrapResult,
   type TrapVector,
 } from "./precise/machine.ts";
-export { countByClass, describeHazard, HAZARD_CLASSES, type Hazard, type HazardClass } from "./precise/hazards.ts";
 export { explorePreemptionBounded, RandomScheduler, ScriptedScheduler } from "./precise/schedule.ts";
+export { type Handler, K, Uop } from "./uop.ts";

@@ -117,7 +117,8 @@ function immBytes(form: number, mode: 32 | 64, osize: number, asize: number): nu
 }
 
 function usesVvvv(form: number): boolean {
-  return operands(form).some((o) => o.method === Method.H || o.method === Method.B || o.method === Method.KH || o.method === Method.TH,
+  return operands(form).some(
+    (o) => o.method === Method.H || o.method === Method.B || o.method === Method.KH || o.method === Method.TH,
   );
 }
 

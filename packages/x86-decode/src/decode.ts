@@ -895,7 +895,8 @@ export function decode(
 
   // AMX dot products (TDP*, TCMM*): the three tile registers must all differ, else #UD (SDM).
   if (nops === 3 && OPERAND_METHOD[FORM_OPS[form * 5 + 2]!] === Method.TH) {
-    if (opReg[0] === opReg[1] || opReg[0] === opReg[2] || opReg[1] === opReg[2]) return fail(out, DecodeError.Invalid);
+    if (opReg[0] === opReg[1] || opReg[0] === opReg[2] || opReg[1] === opReg[2])
+      return fail(out, DecodeError.Invalid);
   }
 
   // AVX512-FP16 complex multiplies (map 6: 56/57/D6/D7, VF[C]MADDC*, VF[C]MULC*): the destination

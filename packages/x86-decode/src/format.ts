@@ -187,7 +187,10 @@ const CC_TABLES: Record<string, { names: Record<number, string>; raw: string }> 
   cmp: { names: { ...CMP_PRED }, raw: "" },
   cmp8: { names: { ...CMP_PRED.slice(0, 8) }, raw: "" },
   pcmp: { names: { 0: "eq", 1: "lt", 2: "le", 4: "neq", 5: "nlt", 6: "nle" }, raw: "" },
-  xopcom: { names: { 0: "lt", 1: "le", 2: "gt", 3: "ge", 4: "eq", 5: "neq", 6: "false", 7: "true" }, raw: "" },
+  xopcom: {
+    names: { 0: "lt", 1: "le", 2: "gt", 3: "ge", 4: "eq", 5: "neq", 6: "false", 7: "true" },
+    raw: "",
+  },
   clmul: {
     names: { 0: "lqlqdq", 1: "hqlqdq", 2: "lqhqdq", 3: "hqhqdq", 16: "lqhqdq", 17: "hqhqdq" },
     raw: "qdq",
@@ -448,7 +451,10 @@ function intelMem(insn: Instruction, k: number): string {
   const bits = insn.opBits[k]!;
   let ptr = method === Method.M && OPERAND_SIZE[insn.opId[k]!] === 0 ? "" : (PTR[bits] ?? "");
   // objdump names the m128 of CMPXCHG16B (0F C7 /1) and INVEPT/INVVPID (66 0F 38 80/81) an OWORD.
-  if (bits === 128 && ((insn.map === 1 && insn.opcode === 0xc7) || (insn.map === 2 && (insn.opcode & 0xfe) === 0x80)))
+  if (
+    bits === 128 &&
+    ((insn.map === 1 && insn.opcode === 0xc7) || (insn.map === 2 && (insn.opcode & 0xfe) === 0x80))
+  )
     ptr = "OWORD PTR ";
   if (insn.bcst) ptr = BCST[insn.flags & F.Bcst64 ? 8 : insn.flags & F.Bcst16 ? 2 : 4] ?? "";
   if (method === Method.X || method === Method.Y) {
