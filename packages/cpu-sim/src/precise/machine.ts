@@ -593,6 +593,9 @@ export class PreciseMachine {
       return;
     }
     const u = this.uopFor(insn, len);
+    // TF at the start of the instruction decides the single-step trap after it (SDM Vol. 3A
+    // §18.3.1.4: the trap follows the instruction that executes with TF set).
+    const tf = (c.flags & FL.TF) !== 0;
     c.rip = u.next;
     const logLen = this.mem.log.length;
     try {
@@ -620,8 +623,8 @@ export class PreciseMachine {
       const conditional = br === Br.Jcc || br === Br.Loop || br === Br.Jrcxz;
       p.branched = conditional ? c.rip === u.target : true;
     }
-    // Single-step: a #DB after the instruction when TF is set.
-    if (c.getFlags() & FL.TF) this.trapOrSignal(p, "db", c.rip, "SIGTRAP: single step with no handler");
+    // Single-step: a #DB after an instruction that began with TF set.
+    if (tf) this.trapOrSignal(p, "db", c.rip, "SIGTRAP: single step with no handler");
   }
 
   private fault(p: PreciseCpu, e: unknown): void {
