@@ -9,17 +9,16 @@
  * memory by the caller (no operating system); `hlt` ends a CPU's program.
  * @module
  */
-import { Br, DecodeError, decode, formatAtt, formName, Instruction } from "@xmc/x86-decode";
-import { type CostProfile, classify, DEFAULT_PROFILE } from "../cost.ts";
+import { formName } from "@xmc/x86-decode";
+import { type CostProfile, DEFAULT_PROFILE } from "../cost.ts";
 import { Cpu, FL } from "../cpu.ts";
 import { cpuid } from "../cpuid.ts";
 import { CpuException, Vec } from "../errors.ts";
-import { HANDLERS } from "../exec/index.ts";
 import { GuestFault, PAGE_SIZE, Perm } from "../memory.ts";
-import { type Handler, Uop } from "../uop.ts";
-import { type Fetched, FetchUnit, newFetched } from "./fetch.ts";
-import type { ByteOrigin, Hazard, HazardClass } from "./hazards.ts";
-import { AGENT, LOADER, TrackedMemory } from "./tracked-memory.ts";
+import { type CoreCpu, PreciseCore } from "./core.ts";
+import { FetchUnit } from "./fetch.ts";
+import type { Hazard } from "./hazards.ts";
+import { AGENT, TrackedMemory } from "./tracked-memory.ts";
 
 /** Options of a {@link PreciseMachine}. */
 export interface PreciseOptions {
@@ -101,11 +100,7 @@ export interface Scheduler {
   choose(runnable: readonly Actor[], m: PreciseMachine): number;
 }
 
-interface PreciseCpu {
-  cpu: Cpu;
-  fetch: FetchUnit;
-  /** Event time of this CPU's last serialization. */
-  lastSerialize: number;
+interface PreciseCpu extends CoreCpu {
   halted: boolean;
   /** How it ended (e.g. "hlt", "SIGTRAP", "SIGSEGV …"). */
   end: string;
@@ -114,10 +109,6 @@ interface PreciseCpu {
     | { ctx: TrapContext; gen: Generator<void, TrapResult, void> | undefined; rest: TrapHandler[] }
     | undefined;
   pendingIpis: IpiBatch[];
-  /** Previous instruction (for branch-into-patch). */
-  prevNext: number;
-  /** The previous instruction transferred control (a taken branch, call, return). */
-  branched: boolean;
   /** Initial stack top (quiescence scans the stack below it). */
   stackTop: number;
 }
@@ -134,12 +125,8 @@ export class PreciseMachine {
   readonly ipiInTrap: boolean;
   /** Steps taken. */
   step = 0;
-  /** All hazards found (in order). */
-  readonly hazards: Hazard[] = [];
-  /** Declared patched ranges (after the declaration time, starts strictly inside are hazards). */
-  readonly patched: { start: number; len: number; time: number }[] = [];
-  /** Freed executable regions. */
-  readonly freed: { start: number; len: number; time: number }[] = [];
+  /** Fetching, checking and bookkeeping shared with precise Linux runs. */
+  readonly core: PreciseCore;
   /** Scheduler choices made so far (a run is a function of them). */
   readonly choices: number[] = [];
   /** Trap handlers by vector, tried in registration order. */
@@ -149,9 +136,6 @@ export class PreciseMachine {
   private agent: Generator<AgentYield, void, void> | undefined;
   private agentWait: { wait: () => boolean; why: string } | undefined;
   private agentDone = true;
-  private readonly insn = new Instruction();
-  private readonly f: Fetched = newFetched();
-  private readonly handlerCache = new Map<number, Handler>();
   /** Counters. */
   readonly stats = { instructions: 0, traps: 0, ipis: 0, hostCalls: 0, prefetches: 0, agentSteps: 0 };
 
@@ -164,6 +148,7 @@ export class PreciseMachine {
     this.Q = opts.prefetch ?? 2;
     this.ipiInTrap = opts.ipiInTrap ?? false;
     this.mem = new TrackedMemory(opts.memoryLimit);
+    this.core = new PreciseCore(this.mem, this.strict, this.profile, () => this.step);
     const ncpus = n;
     for (let i = 0; i < n; i++) {
       const cpu = new Cpu(i, this.mem);
@@ -187,6 +172,11 @@ export class PreciseMachine {
         stackTop: 0,
       });
     }
+  }
+
+  /** All hazards found (in order). */
+  get hazards(): Hazard[] {
+    return this.core.hazards;
   }
 
   /** The vCPUs. */
@@ -272,7 +262,7 @@ export class PreciseMachine {
 
   /** Declare that [start, start+len) is being replaced (for mid-instruction / branch-into-patch). */
   declarePatched(start: number, len: number): void {
-    this.patched.push({ start, len, time: this.now });
+    this.core.patched.push({ start, len, time: this.now });
   }
 
   /** Allocate `size` bytes of executable memory within ±2 GiB of `near` (page-aligned, RX). */
@@ -289,7 +279,7 @@ export class PreciseMachine {
 
   /** Free an executable region: executing it afterwards is a `freed-text` hazard. */
   freeExec(start: number, len: number): void {
-    this.freed.push({ start, len, time: this.now });
+    this.core.freed.push({ start, len, time: this.now });
   }
 
   /**
@@ -377,8 +367,7 @@ export class PreciseMachine {
   }
 
   private serialize(p: PreciseCpu): void {
-    p.fetch.flush();
-    p.lastSerialize = this.now;
+    this.core.serialize(p);
   }
 
   private cpuStep(p: PreciseCpu): void {
@@ -403,164 +392,29 @@ export class PreciseMachine {
     this.execute(p);
   }
 
-  private origins(rip: number, len: number): ByteOrigin[] {
-    const f = this.f;
-    const log = this.mem.log;
-    const out: ByteOrigin[] = [];
-    for (let i = 0; i < len; i++) {
-      const id = f.prov[i]!;
-      const w = log[id]!;
-      out.push({
-        addr: rip + i,
-        value: f.bytes[i]!,
-        writeId: id,
-        writer: w.by,
-        writeTime: w.time,
-        fetchTime: f.fetchTime[i]!,
-        nextWriteTime: this.mem.nextWriteTime(rip + i, id),
-      });
-    }
-    return out;
-  }
-
-  private checkBytes(p: PreciseCpu, rip: number, len: number, branched: boolean): void {
-    const c = p.cpu;
-    const f = this.f;
-    const log = this.mem.log;
-    let maxW = Number.NEGATIVE_INFINITY;
-    let minN = Number.POSITIVE_INFINITY;
-    let anyWritten = false;
-    for (let i = 0; i < len; i++) {
-      const id = f.prov[i]!;
-      if (id === 0) continue; // initial image: valid from time 0 until its first write
-      anyWritten = true;
-      const w = log[id]!.time;
-      if (w > maxW) maxW = w;
-    }
-    if (anyWritten) {
-      for (let i = 0; i < len; i++) {
-        const n = this.mem.nextWriteTime(rip + i, f.prov[i]!);
-        if (n < minN) minN = n;
-      }
-      if (maxW >= minN)
-        this.report(
-          "torn",
-          p,
-          rip,
-          this.origins(rip, len),
-          "the instruction's bytes never coexisted in memory",
-        );
-    }
-    if (this.strict && anyWritten) {
-      for (let i = 0; i < len; i++) {
-        const id = f.prov[i]!;
-        const w = log[id]!;
-        if (w.by === c.id || w.by === LOADER || w.time <= p.lastSerialize) continue;
-        if (i === 0) {
-          if (f.bytes[0] === 0xcc) continue; // INT3 over a first byte: the one safe unsynchronized write
-          const replacedInt3 = w.old[rip - w.addr] === 0xcc;
-          let tailSynced = true;
-          for (let j = 1; j < len; j++) {
-            const t = log[f.prov[j]!]!;
-            if (t.by !== LOADER && t.time > p.lastSerialize) tailSynced = false;
-          }
-          if (replacedInt3 && tailSynced) continue;
-        }
-        this.report(
-          "unsynchronized",
-          p,
-          rip,
-          this.origins(rip, len),
-          `byte ${i} was written by ${w.by === AGENT ? "the agent" : `cpu${w.by}`} after this CPU last serialized`,
-        );
-        break;
-      }
-    }
-    for (const r of this.patched) {
-      if (rip > r.start && rip < r.start + r.len) {
-        this.report(
-          branched ? "branch-into-patch" : "mid-instruction",
-          p,
-          rip,
-          this.origins(rip, len),
-          `${branched ? "a branch landed" : "execution started"} inside the patched range 0x${r.start.toString(16)}+${r.len}`,
-        );
-        break;
-      }
-    }
-    for (const r of this.freed) {
-      if (rip >= r.start && rip < r.start + r.len) {
-        this.report(
-          "freed-text",
-          p,
-          rip,
-          this.origins(rip, len),
-          `executing freed text 0x${r.start.toString(16)}+${r.len}`,
-        );
-        break;
-      }
-    }
-  }
-
-  private report(cls: HazardClass, p: PreciseCpu, rip: number, bytes: ByteOrigin[], detail: string): void {
-    this.hazards.push({ cls, cpu: p.cpu.id, rip, time: this.now, step: this.step, bytes, detail });
-  }
-
-  private uopFor(insn: Instruction, len: number): Uop {
-    const f = this.f;
-    const old = UOPS.get(insn.ip);
-    if (old && old.len === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) if (old.bytes[i] !== f.bytes[i]) same = false;
-      if (same) return old;
-    }
-    const u = new Uop(this.handlerFor(insn.form) ?? unimplementedHandler, insn);
-    u.text = formatAtt(insn);
-    UOPS.set(insn.ip, u);
-    if (u.cost === 0) u.cost = classify(u, formName(insn.form), this.profile);
-    return u;
-  }
-
-  private handlerFor(form: number): Handler | undefined {
-    let h = this.handlerCache.get(form);
-    if (h === undefined) {
-      h = HANDLERS[formName(form)];
-      if (h) this.handlerCache.set(form, h);
-    }
-    return h;
-  }
-
   private execute(p: PreciseCpu): void {
     const c = p.cpu;
+    const core = this.core;
     const rip = c.rip;
-    const f = this.f;
-    const branched = p.branched || (p.prevNext !== -1 && p.prevNext !== rip);
-    p.branched = false;
+    const branched = core.takeBranched(p);
     let len = 0;
     try {
-      p.fetch.enter(rip, branched);
-      for (;;) {
-        p.fetch.read(rip, f);
-        len = decode(f.bytes.subarray(0, f.n), 0, rip, 64, this.insn);
-        if (len > 0 || this.insn.error !== DecodeError.Truncated || f.n >= 15) break;
-        if (!p.fetch.fetchNext()) throw new GuestFault(rip + f.n, "exec", this.mem.isMapped(rip + f.n, 1));
-      }
+      len = core.fetchDecode(p, branched);
     } catch (e) {
       this.fault(p, e);
       return;
     }
-    p.fetch.trim(rip);
     if (len === 0) {
-      this.checkBytes(p, rip, Math.min(f.n, 15), branched);
+      core.checkBytes(p, rip, Math.min(core.f.n, 15), branched);
       this.trapOrSignal(p, "ud", rip, "SIGILL: invalid instruction");
       return;
     }
-    this.checkBytes(p, rip, len, branched);
-    const insn = this.insn;
+    core.checkBytes(p, rip, len, branched);
+    const insn = core.insn;
     const name = formName(insn.form);
     this.stats.instructions++;
-    c.instructions++;
     if (name === "int3") {
+      c.instructions++;
       c.rip = rip + len;
       p.prevNext = -1;
       this.stats.traps++;
@@ -568,12 +422,14 @@ export class PreciseMachine {
       return;
     }
     if (name === "hlt") {
+      c.instructions++;
       p.halted = true;
       p.end = "hlt";
       c.rip = rip + len;
       return;
     }
     if (name === "vmcall") {
+      c.instructions++;
       c.rip = rip + len;
       const id = c.regs[0]!;
       c.cycles += this.profile.events.hostCall;
@@ -592,36 +448,19 @@ export class PreciseMachine {
       p.prevNext = c.rip;
       return;
     }
-    const u = this.uopFor(insn, len);
+    const u = core.uopFor(insn, len);
     // TF at the start of the instruction decides the single-step trap after it (SDM Vol. 3A
     // §18.3.1.4: the trap follows the instruction that executes with TF set).
     const tf = (c.flags & FL.TF) !== 0;
-    c.rip = u.next;
-    const logLen = this.mem.log.length;
     try {
-      u.fn(c, u);
+      core.execute(p, u);
     } catch (e) {
-      c.rip = rip;
       if (e instanceof CpuException && e.vector === Vec.UD) {
         this.trapOrSignal(p, "ud", rip, `SIGILL: ${e.message}`);
         return;
       }
       this.fault(p, e);
       return;
-    }
-    for (let i = logLen; i < this.mem.log.length; i++) {
-      const w = this.mem.log[i]!;
-      p.fetch.noteOwnStore(w.addr, w.size);
-    }
-    if (u.cost === 0) u.cost = classify(u, name, this.profile);
-    c.cycles += u.cost;
-    if (insn.serializing) this.serialize(p);
-    p.prevNext = u.next;
-    const br = insn.branch;
-    if (br !== 0) {
-      // Conditional forms are taken when RIP went to the target; the others always transfer.
-      const conditional = br === Br.Jcc || br === Br.Loop || br === Br.Jrcxz;
-      p.branched = conditional ? c.rip === u.target : true;
     }
     // Single-step: a #DB after an instruction that began with TF set.
     if (tf) this.trapOrSignal(p, "db", c.rip, "SIGTRAP: single step with no handler");
@@ -661,7 +500,7 @@ export class PreciseMachine {
 
   private unclaimed(p: PreciseCpu, ctx: TrapContext, signal: string): void {
     if (ctx.vector === "bp")
-      this.report("unhandled-int3", p, ctx.address, [], "an INT3 that no handler claims");
+      this.core.report("unhandled-int3", p, ctx.address, [], "an INT3 that no handler claims");
     p.halted = true;
     p.end = signal;
   }
@@ -707,14 +546,3 @@ export class PreciseMachine {
     return this.pcpus.map((p) => p.end);
   }
 }
-
-/**
- * Uops by address, shared by every precise machine of the process (uops are pure functions of
- * their address and bytes; the bytes are compared on every use, because precise mode takes its
- * bytes from the fetch unit, never from a cache).
- */
-const UOPS = new Map<number, Uop>();
-
-const unimplementedHandler: Handler = (_c, u) => {
-  throw new CpuException(Vec.UD, `unimplemented instruction \`${u.text}\``);
-};
