@@ -6,7 +6,7 @@
  */
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
-import { type EventLog, LinuxProcess, LoadError, Machine, NOMINAL_HZ } from "@xmc/cpu-sim";
+import { countByClass, type EventLog, LinuxProcess, LoadError, Machine, NOMINAL_HZ } from "@xmc/cpu-sim";
 import { parseArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
@@ -33,7 +33,13 @@ Options:
   --max-insns N     stop after N instructions in total (exit status ${EXIT_INSN_LIMIT})
   --quantum N       mean instructions per scheduling quantum (default 10000)
   --stats           print instructions and modeled cycles per CPU, host time and MIPS to stderr
+                    (with --precise also the hazards by class, zero lines included)
   --stats-json FILE write the same statistics as JSON to FILE
+  --precise         precise mode (XMC-MODEL.md): fetch through per-CPU fetch units and check
+                    every instruction for torn/unsynchronized/... hazards (about 10x slower)
+  --fetch-block B   precise mode's fetch block size in bytes, a power of two 1-64 (default 16)
+  --prefetch Q      precise mode's prefetch queue in blocks, 0-16 (default 2)
+  --strict          precise mode: also report unsynchronized cross-modifying code
 
 Exit status: the program's; 128+N when signal N killed it (with a report on stderr: signal,
 address, RIP, instruction); ${EXIT_INSN_LIMIT} at --max-insns; ${EXIT_DEADLOCK} when all threads block forever;
@@ -44,6 +50,7 @@ Examples:
   xmc run --cpus 4 --seed 7 --stats ./threads
   xmc run --fs ./data ./reader /input.txt
   xmc run --max-insns 1000000 ./spin
+  xmc run --precise --strict --stats --cpus 2 ./jit
 `;
 
 function intOption(
@@ -73,6 +80,8 @@ export interface RunStats {
   events: number;
   eventHash: string;
   exit: { code: number; signal: number; instructionLimit: boolean; deadlock: boolean };
+  /** Precise mode: hazards found, by class (every class present). */
+  hazards?: Record<string, number>;
 }
 
 const RUN_FLAGS = {
@@ -84,6 +93,10 @@ const RUN_FLAGS = {
   quantum: { value: true },
   stats: { value: false },
   "stats-json": { value: true },
+  precise: { value: false },
+  "fetch-block": { value: true },
+  prefetch: { value: true },
+  strict: { value: false },
   help: { value: false },
   debug: { value: false },
 };
@@ -109,6 +122,13 @@ export function runCommand(argv: string[]): number {
   const seed = intOption(flags.get("seed"), "--seed", 0, 0xffffffff, 1);
   const maxInsns = intOption(flags.get("max-insns"), "--max-insns", 1, Number.MAX_SAFE_INTEGER, 0);
   const quantum = intOption(flags.get("quantum"), "--quantum", 2, 1e9, 10_000);
+  const precise = flags.has("precise");
+  if (!precise && (flags.has("fetch-block") || flags.has("prefetch") || flags.has("strict")))
+    throw new UsageError("xmc run: --fetch-block, --prefetch and --strict need --precise");
+  const fetchBlock = intOption(flags.get("fetch-block"), "--fetch-block", 1, 64, 16);
+  if ((fetchBlock & (fetchBlock - 1)) !== 0)
+    throw new UsageError(`xmc run: --fetch-block must be a power of two from 1 to 64, not ${fetchBlock}`);
+  const prefetch = intOption(flags.get("prefetch"), "--prefetch", 0, 16, 2);
   const fsRw = flags.has("fs-rw");
   let fsRoot: string | undefined;
   const fsFlag = flags.get("fs");
@@ -137,7 +157,10 @@ export function runCommand(argv: string[]): number {
     if (!rel.startsWith(`..${sep}`) && rel !== "..") exePath = `/${rel.split(sep).join("/")}`;
   }
 
-  const machine = new Machine({ cpus });
+  const machine = new Machine({
+    cpus,
+    ...(precise ? { precise: { fetchBlock, prefetch, strict: flags.has("strict") } } : {}),
+  });
   let proc: LinuxProcess;
   try {
     proc = new LinuxProcess(machine, bytes, {
@@ -211,6 +234,7 @@ function collectStats(
     contextSwitches: proc.sched.switches,
     events: ev.count,
     eventHash: ev.hex(),
+    ...(machine.precise ? { hazards: countByClass(machine.precise.hazards) } : {}),
     exit: {
       code: status.code,
       signal: status.signal,
@@ -231,5 +255,9 @@ function formatStats(s: RunStats): string {
   lines.push(
     `  host time ${(s.hostNs / 1e6).toFixed(1)} ms, ${s.mips.toFixed(2)} MIPS; ${s.contextSwitches} context switches; ${s.events} events, order hash ${s.eventHash}`,
   );
+  if (s.hazards) {
+    lines.push("  hazards (precise mode):");
+    for (const [cls, n] of Object.entries(s.hazards)) lines.push(`    ${cls.padEnd(18)} ${n}`);
+  }
   return `${lines.join("\n")}\n`;
 }

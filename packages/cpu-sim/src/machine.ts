@@ -10,7 +10,12 @@ import { Cpu, type CpuHost } from "./cpu.ts";
 import { cpuid } from "./cpuid.ts";
 import { specialize } from "./exec/fast.ts";
 import { HANDLERS } from "./exec/index.ts";
+import { runCpu, type Stop } from "./exec/run.ts";
 import { Memory } from "./memory.ts";
+import { type CoreCpu, PreciseCore } from "./precise/core.ts";
+import { FetchUnit } from "./precise/fetch.ts";
+import { runPrecise } from "./precise/run-linux.ts";
+import { TrackedMemory } from "./precise/tracked-memory.ts";
 
 /** Options of a {@link Machine}. */
 export interface MachineOptions {
@@ -20,6 +25,12 @@ export interface MachineOptions {
   memoryLimit?: number;
   /** Cost profile (default {@link DEFAULT_PROFILE}). */
   profile?: CostProfile;
+  /**
+   * Precise mode (XMC-MODEL.md): fetch through per-CPU fetch units of `fetchBlock` bytes with a
+   * `prefetch`-block queue, and check every instruction for hazards (`strict`: also
+   * `unsynchronized`). Omit for the ordinary (fast) mode.
+   */
+  precise?: { fetchBlock?: number; prefetch?: number; strict?: boolean };
 }
 
 /**
@@ -67,12 +78,15 @@ export class Machine {
   readonly profile: CostProfile;
   /** Scheduling events of the OS layer (determinism checks). */
   readonly events: EventLog = new EventLog();
+  /** Precise mode's shared core (hazards are in `precise.hazards`), when enabled. */
+  readonly precise: PreciseCore | undefined;
+  private readonly coreCpus: CoreCpu[] = [];
 
   constructor(opts: MachineOptions = {}) {
     const n = opts.cpus ?? 1;
     if (!Number.isInteger(n) || n < 1 || n > 64) throw new RangeError(`cpus must be 1-64, not ${n}`);
     this.profile = opts.profile ?? DEFAULT_PROFILE;
-    this.mem = new Memory(opts.memoryLimit);
+    this.mem = opts.precise ? new TrackedMemory(opts.memoryLimit) : new Memory(opts.memoryLimit);
     const profile = this.profile;
     this.cache = new CodeCache(this.mem, {
       handler: (_form, name) => HANDLERS[name],
@@ -85,6 +99,28 @@ export class Machine {
       c.takenExtra = profile.insn.branchTaken - profile.insn.branchNotTaken;
       this.cpus.push(c);
     }
+    if (opts.precise) {
+      const mem = this.mem as TrackedMemory;
+      let step = 0;
+      this.precise = new PreciseCore(mem, opts.precise.strict ?? false, profile, () => step++);
+      for (const c of this.cpus)
+        this.coreCpus.push({
+          cpu: c,
+          fetch: new FetchUnit(mem, opts.precise.fetchBlock ?? 16, opts.precise.prefetch ?? 2),
+          lastSerialize: 0,
+          prevNext: -1,
+          branched: false,
+        });
+    } else this.precise = undefined;
+  }
+
+  /**
+   * Run CPU `c` for at most `budget` instructions (one scheduling quantum) in the machine's
+   * mode. See {@link runCpu} for the result.
+   */
+  run(c: Cpu, budget: number): Stop {
+    if (this.precise) return runPrecise(this.precise, this.coreCpus[c.id]!, budget);
+    return runCpu(c, this.cache, budget);
   }
 
   /** Attach the OS layer: syscalls go to `syscall`; CPUID is answered by the machine. */

@@ -42,9 +42,12 @@ export interface SimResult extends RunResult {
 export function runSim(
   path: string,
   args: string[] = [],
-  opts: Partial<ProcessOptions> & { cpus?: number } = {},
+  opts: Partial<ProcessOptions> & {
+    cpus?: number;
+    precise?: { fetchBlock?: number; prefetch?: number; strict?: boolean };
+  } = {},
 ): SimResult {
-  const machine = new Machine({ cpus: opts.cpus ?? 4 });
+  const machine = new Machine({ cpus: opts.cpus ?? 4, ...(opts.precise ? { precise: opts.precise } : {}) });
   const out: Uint8Array[] = [];
   const err: Uint8Array[] = [];
   const proc = new LinuxProcess(machine, readFileSync(path), {

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Cpu } from "../../cpu.ts";
-import { runCpu, Stop } from "../../exec/run.ts";
+import { Stop } from "../../exec/run.ts";
 import type { EventKind, Machine } from "../../machine.ts";
 import { copyContext } from "./context.ts";
 import { type Thread, ThreadState } from "./thread.ts";
@@ -127,7 +127,6 @@ export class Scheduler {
   /** Run until the host says the process finished, or `limit` instructions in total. */
   run(host: SchedulerHost, limit: number): void {
     const cpus = this.machine.cpus;
-    const cache = this.machine.cache;
     let total = 0;
     while (!host.finished()) {
       // The candidate CPU with the smallest modeled time.
@@ -184,7 +183,7 @@ export class Scheduler {
         const q = (this.quantum >> 1) + (this.rng.next() % this.quantum);
         const before = c.instructions;
         this.running = c;
-        const why = runCpu(c, cache, Math.min(q, limit - total));
+        const why = this.machine.run(c, Math.min(q, limit - total));
         total += c.instructions - before;
         if (why === Stop.Fault) host.faulted(c, t);
       }
