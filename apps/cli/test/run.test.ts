@@ -125,6 +125,36 @@ describe("xmc run options", () => {
     }
   });
 
+  test("--precise runs the same program with the same output and reports hazards by class", () => {
+    const plain = xrun("--cpus", "2", fixture("jit"));
+    const r = xrun(
+      "--precise",
+      "--strict",
+      "--fetch-block",
+      "8",
+      "--prefetch",
+      "1",
+      "--stats",
+      "--cpus",
+      "2",
+      fixture("jit"),
+    );
+    expect(status(r)).toBe(status(plain));
+    expect(r.stdout).toBe(plain.stdout);
+    for (const cls of [
+      "torn",
+      "unsynchronized",
+      "mid-instruction",
+      "branch-into-patch",
+      "freed-text",
+      "unhandled-int3",
+    ])
+      expect(r.stderr).toMatch(new RegExp(`\\b${cls}\\s+0\\b`));
+    expect(xrun("--strict", fixture("hello")).stderr).toMatch(/need --precise/);
+    expect(xrun("--precise", "--fetch-block", "12", fixture("hello")).stderr).toMatch(/power of two/);
+    expect(xrun("--precise", "--prefetch", "99", fixture("hello")).stderr).toMatch(/--prefetch must be/);
+  });
+
   test("help", () => {
     const x = spawnSync("node", [xmc, "run", "--help"], { encoding: "utf8" });
     expect(x.stdout).toMatch(/Usage: xmc run/);

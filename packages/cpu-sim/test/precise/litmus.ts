@@ -42,6 +42,10 @@ export function litmusSuite(name: string, pick: (file: string) => boolean): void
         // Every hazard found replays to the same hazard from its recorded choices.
         for (const cx of r.counterexamples) {
           if (!cx.hazard) continue;
+          if (t.mustFind.includes(cx.hazard.cls))
+            console.log(
+              `counterexample (replay choices: ${JSON.stringify(cx.choices)}):\n${sim.describeHazard(cx.hazard)}`,
+            );
           const again = sim.replayLitmus(t, cx.choices);
           expect(again.hazards.some((h) => h.cls === cx.hazard!.cls && h.rip === cx.hazard!.rip)).toBe(true);
         }
