@@ -81,6 +81,8 @@ export interface CpuHost {
   syscall(c: Cpu): void;
   /** CPUID leaf/subleaf → writes EAX, EBX, ECX, EDX of `c`. */
   cpuid(c: Cpu): void;
+  /** VMCALL: run the host function registered under EAX; false when there is none (#UD). */
+  hostcall?(c: Cpu): boolean;
 }
 
 /** The state of one vCPU. */

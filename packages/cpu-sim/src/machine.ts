@@ -11,6 +11,14 @@ import { cpuid } from "./cpuid.ts";
 import { specialize } from "./exec/fast.ts";
 import { HANDLERS } from "./exec/index.ts";
 import { runCpu, type Stop } from "./exec/run.ts";
+import {
+  allocNear,
+  type HostAgentYield,
+  type HostCallInfo,
+  type HostIpi,
+  HostSide,
+  type HostTrapHandler,
+} from "./host.ts";
 import { Memory } from "./memory.ts";
 import { type CoreCpu, PreciseCore } from "./precise/core.ts";
 import { FetchUnit } from "./precise/fetch.ts";
@@ -78,6 +86,8 @@ export class Machine {
   readonly profile: CostProfile;
   /** Scheduling events of the OS layer (determinism checks). */
   readonly events: EventLog = new EventLog();
+  /** The privileged side: trap handlers, host calls, IPIs, the patching agent. */
+  readonly hostSide: HostSide;
   /** Precise mode's shared core (hazards are in `precise.hazards`), when enabled. */
   readonly precise: PreciseCore | undefined;
   private readonly coreCpus: CoreCpu[] = [];
@@ -93,6 +103,7 @@ export class Machine {
       cost: (u, name) => classify(u, name, profile),
       specialize,
     });
+    this.hostSide = new HostSide(n);
     this.cpus = [];
     for (let i = 0; i < n; i++) {
       const c = new Cpu(i, this.mem);
@@ -123,10 +134,107 @@ export class Machine {
     return runCpu(c, this.cache, budget);
   }
 
-  /** Attach the OS layer: syscalls go to `syscall`; CPUID is answered by the machine. */
+  /** Attach the OS layer: syscalls go to `syscall`; CPUID and VMCALL are answered by the machine. */
   attach(syscall: (c: Cpu) => void): void {
     const ncpus = this.cpus.length;
-    const host: CpuHost = { syscall, cpuid: (c) => cpuid(c, ncpus) };
+    const side = this.hostSide;
+    const cost = this.profile.events.hostCall;
+    const host: CpuHost = {
+      syscall,
+      cpuid: (c) => cpuid(c, ncpus),
+      hostcall: (c) => {
+        c.cycles += cost;
+        return side.hostCall(c);
+      },
+    };
     for (const c of this.cpus) c.host = host;
+  }
+
+  // ---- the privileged side ------------------------------------------------------------------
+
+  /** Register a host trap handler (before the trap becomes a guest signal). */
+  onTrap(vector: "bp" | "db" | "ud" | "pf", handler: HostTrapHandler): void {
+    this.hostSide.onTrap(vector, handler);
+  }
+
+  /** Register host call `id` (guest VMCALL with EAX = id). */
+  onHostCall(id: number, fn: (info: HostCallInfo) => void): void {
+    this.hostSide.onHostCall(id, fn);
+  }
+
+  /** Send an IPI; each target runs `handler` at its next instruction boundary. */
+  sendIpi(handler: (cpu: Cpu) => void, targets?: number[]): HostIpi {
+    return this.hostSide.sendIpi(handler, targets);
+  }
+
+  /** The sync_core IPI handler: serializes the CPU (precise mode: flushes its fetch queue). */
+  readonly syncCore = (cpu: Cpu): void => {
+    cpu.cycles += this.profile.events.syncCore;
+    const p = this.coreCpus[cpu.id];
+    if (this.precise && p) this.precise.serialize(p);
+  };
+
+  /** Take `c`'s pending IPIs (delivery and return flush the fetch queue; each is charged). */
+  takeIpis(c: Cpu): void {
+    const q = this.hostSide.pending[c.id]!;
+    while (q.length > 0) {
+      const ipi = q.shift()!;
+      const p = this.coreCpus[c.id];
+      if (p) p.fetch.flush();
+      ipi.handler(c);
+      if (p) p.fetch.flush();
+      c.cycles += this.profile.events.ipi;
+      ipi.acked++;
+      this.hostSide.stats.ipis++;
+    }
+  }
+
+  /**
+   * Start the patching agent: `program` runs privileged steps interleaved with the CPUs in
+   * modeled time, starting at time `at` (default: the earliest CPU's time).
+   */
+  setAgent(program: (m: Machine) => Generator<HostAgentYield, void, void>, at?: number): void {
+    this.hostSide.setAgent(program(this), at ?? Math.min(...this.cpus.map((c) => c.cycles)));
+  }
+
+  /**
+   * Stop-machine for an agent program: `yield* machine.stopMachine(body)` parks every CPU in
+   * an IPI handler, runs `body` (privileged writes), then serializes and releases them.
+   */
+  *stopMachine(body: () => void): Generator<HostAgentYield, void, void> {
+    const side = this.hostSide;
+    const ipi = this.sendIpi((cpu) => {
+      side.parked[cpu.id] = true;
+    });
+    yield { wait: () => ipi.acked >= ipi.targets.length, why: "stop-machine rendezvous" };
+    body();
+    for (let i = 0; i < this.cpus.length; i++) {
+      side.parked[i] = false;
+      const c = this.cpus[i]!;
+      // Released together at the agent's time: the parked CPUs spun until then.
+      if (c.cycles < side.agentTime) c.cycles = side.agentTime;
+      this.syncCore(c);
+    }
+  }
+
+  /** Allocate `size` bytes of executable memory within ±2 GiB of `near` (RX, page-aligned). */
+  allocExec(near: number, size: number): number {
+    return allocNear(this.mem, near, size);
+  }
+
+  /** Free executable memory: in precise mode, executing it afterwards is a `freed-text` hazard. */
+  freeExec(start: number, len: number): void {
+    this.precise?.freed.push({ start, len, time: (this.mem as TrackedMemory).now ?? 0 });
+  }
+
+  /** Declare that [start, start+len) is being replaced (precise mode's mid-instruction checks). */
+  declarePatched(start: number, len: number): void {
+    this.precise?.patched.push({ start, len, time: (this.mem as TrackedMemory).now ?? 0 });
+  }
+
+  /** A privileged write of `bytes` at `addr` (ignores W permission; logged as the agent's in precise mode). */
+  writeText(addr: number, bytes: Uint8Array): void {
+    if (this.mem instanceof TrackedMemory) this.mem.agentWrite(addr, bytes);
+    else this.mem.writeBytes(addr, bytes);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { CodeCache } from "../cache.ts";
 import type { Cpu } from "../cpu.ts";
+import { CpuException, Vec } from "../errors.ts";
 import type { Uop } from "../uop.ts";
 
 /** Why {@link runCpu} returned. */
@@ -33,10 +34,18 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
     for (;;) {
       c.rip = u.next;
       executing = true;
+      // TF at the start of the instruction means a single-step trap after it.
+      const tf = c.flags & 0x100;
       u.fn(c, u);
       executing = false;
       c.cycles += u.cost;
       n++;
+      if (tf !== 0) {
+        c.fault = new CpuException(Vec.DB, "single step");
+        c.faultUop = u;
+        c.instructions += n;
+        return Stop.Fault;
+      }
       if (c.stopRequested) {
         c.stopRequested = false;
         c.instructions += n;

@@ -12,6 +12,11 @@ const syscall: Handler = (c) => {
   c.host.syscall(c);
 };
 
+/** VMCALL: our hypercall (outside a VM it would be #UD): the host function registered under EAX. */
+const vmcall: Handler = (c) => {
+  if (!c.host?.hostcall?.(c)) throw new CpuException(Vec.UD, `vmcall ${c.regs[0]} has no host function`);
+};
+
 const cpuid: Handler = (c) => {
   if (!c.host) throw new CpuException(Vec.UD, "cpuid with no machine attached");
   c.host.cpuid(c);
@@ -66,6 +71,7 @@ const wrgsbase: Handler = (c, u) => {
 /** Handlers by form name. */
 export const SYSTEM: Record<string, Handler> = {
   syscall,
+  vmcall,
   cpuid,
   rdtsc,
   rdtscp,

@@ -231,6 +231,7 @@ export class LinuxProcess implements SchedulerHost {
     const u = c.faultUop as Uop | undefined;
     c.fault = undefined;
     c.faultUop = undefined;
+    if (this.offerTrap(c, e, u)) return;
     const info: SigInfo = {
       sig: SIGSEGV,
       code: SI_KERNEL,
@@ -309,6 +310,47 @@ export class LinuxProcess implements SchedulerHost {
       if (this.exit) return;
     }
     this.kill(c, info.sig, `${signalName(info.sig)}: ${what}`, true);
+  }
+
+  /**
+   * Offer a trap to the machine's host handlers before it becomes a guest signal (issue 4:
+   * INT3, single-step, #UD and #PF can be claimed). Each delivery and return is charged.
+   * Returns true when a handler claimed it (RIP is where the handler left it).
+   */
+  private offerTrap(c: Cpu, e: unknown, u: Uop | undefined): boolean {
+    const side = this.machine.hostSide;
+    const ev = this.machine.profile.events;
+    if (e instanceof CpuException && e.vector === Vec.BP && u) {
+      const at = u.ip;
+      c.rip = u.ip + u.len; // as on hardware: after the INT3
+      const r = side.trap({ cpu: c, vector: "bp", address: at });
+      if (r === undefined) {
+        c.rip = at;
+        return false;
+      }
+      c.cycles += ev.int3RoundTrip;
+      if (r === "retry") c.rip = at;
+      return true;
+    }
+    if (e instanceof CpuException && e.vector === Vec.DB) {
+      const r = side.trap({ cpu: c, vector: "db", address: c.rip });
+      if (r === undefined) return false;
+      c.cycles += ev.singleStepRoundTrip;
+      return true;
+    }
+    if (e instanceof CpuException && e.vector === Vec.UD) {
+      const r = side.trap({ cpu: c, vector: "ud", address: c.rip });
+      if (r === undefined) return false;
+      c.cycles += ev.int3RoundTrip;
+      return true;
+    }
+    if (e instanceof GuestFault) {
+      const r = side.trap({ cpu: c, vector: "pf", address: e.address });
+      if (r === undefined) return false;
+      c.cycles += ev.int3RoundTrip;
+      return true;
+    }
+    return false;
   }
 
   // ---- syscalls ---------------------------------------------------------------------------

@@ -37,10 +37,16 @@ export function runPrecise(core: PreciseCore, p: CoreCpu, budget: number): Stop 
     }
     core.checkBytes(p, rip, len, branched);
     const u = core.uopFor(core.insn, len);
+    const tf = c.flags & 0x100;
     try {
       core.execute(p, u);
     } catch (e) {
       c.fault = e;
+      c.faultUop = u;
+      return Stop.Fault;
+    }
+    if (tf !== 0) {
+      c.fault = new CpuException(Vec.DB, "single step");
       c.faultUop = u;
       return Stop.Fault;
     }

@@ -127,16 +127,20 @@ export class Scheduler {
   /** Run until the host says the process finished, or `limit` instructions in total. */
   run(host: SchedulerHost, limit: number): void {
     const cpus = this.machine.cpus;
+    const side = this.machine.hostSide;
     let total = 0;
     while (!host.finished()) {
-      // The candidate CPU with the smallest modeled time.
+      // The candidate CPU with the smallest modeled time. A CPU with a pending IPI is a
+      // candidate even when idle (it must acknowledge); a CPU parked by stop-machine is not.
       const head = this.ready[0];
       let best = -1;
       let bestAt = Number.POSITIVE_INFINITY;
       for (let i = 0; i < cpus.length; i++) {
         const c = cpus[i]!;
         let at: number;
-        if (this.current[i]) at = c.cycles;
+        if (side.pending[i]!.length > 0) at = c.cycles;
+        else if (side.parked[i]) continue;
+        else if (this.current[i]) at = c.cycles;
         else if (head) at = Math.max(c.cycles, head.readyAt);
         else continue;
         if (at < bestAt) {
@@ -144,6 +148,16 @@ export class Scheduler {
           bestAt = at;
         }
       }
+      // The patching agent runs when it is not ahead of every candidate CPU (or nothing else can).
+      if (side.agentActive && side.agentRunnable() && (side.agentTime <= bestAt || best < 0)) {
+        side.agentStep();
+        continue;
+      }
+      if (best >= 0 && side.pending[best]!.length > 0) {
+        this.machine.takeIpis(cpus[best]!);
+        continue;
+      }
+
       // Timers due by then (or the earliest one when nothing can run).
       if (this.sleepers.length > 0) {
         let s = this.sleepers[0]!;
@@ -180,7 +194,9 @@ export class Scheduler {
         if (host.finished()) break;
       }
       if (t.state === ThreadState.Running) {
-        const q = (this.quantum >> 1) + (this.rng.next() % this.quantum);
+        let q = (this.quantum >> 1) + (this.rng.next() % this.quantum);
+        // While the agent works, quanta are short so that IPIs are taken promptly.
+        if (side.agentActive && q > side.agentQuantum) q = side.agentQuantum;
         const before = c.instructions;
         this.running = c;
         const why = this.machine.run(c, Math.min(q, limit - total));
