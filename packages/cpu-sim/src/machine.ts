@@ -217,6 +217,33 @@ export class Machine {
     }
   }
 
+  /** The OS layer's threads (set by LinuxProcess): each thread's RIP and stack pointer. */
+  threadPoints: (() => { rip: number; rsp: number; running: boolean }[]) | undefined;
+
+  /**
+   * True when no thread's RIP and no return address on any thread's stack (the 64 KiB above its
+   * stack pointer, or up to an unmapped page) lies in `ranges`: the condition optprobes and stub
+   * freeing wait for (`yield { wait: () => machine.quiescent(r), why: "quiescence" }`).
+   */
+  quiescent(ranges: readonly { start: number; len: number }[]): boolean {
+    const inside = (a: number) => ranges.some((r) => a >= r.start && a < r.start + r.len);
+    const points =
+      this.threadPoints?.() ?? this.cpus.map((c) => ({ rip: c.rip, rsp: c.reg64(4), running: true }));
+    for (const t of points) {
+      if (inside(t.rip)) return false;
+      for (let a = t.rsp; a < t.rsp + 0x10000; a += 8) {
+        let lo: number;
+        try {
+          lo = this.mem.read64(a);
+        } catch {
+          break;
+        }
+        if (inside((this.mem.hi >>> 0) * 4294967296 + (lo >>> 0))) return false;
+      }
+    }
+    return true;
+  }
+
   /** Allocate `size` bytes of executable memory within ±2 GiB of `near` (RX, page-aligned). */
   allocExec(near: number, size: number): number {
     return allocNear(this.mem, near, size);

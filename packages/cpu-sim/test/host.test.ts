@@ -176,4 +176,34 @@ describe("host traps, calls and IPIs on real programs", () => {
     const plain = run(new Machine({ cpus: 4 }), join(BIN, "threads"), [], 2);
     expect(out + JSON.stringify(r)).toBe(plain.out);
   });
+
+  test.skipIf(!requireTools("as", "ld"))("quiescence sees RIPs and return addresses on stacks", () => {
+    // _start: call g (returns to 'back'); g: vmcall 9 (the host asks about quiescence); exit 0.
+    const asm = [
+      "  call g",
+      "back:",
+      "  xor %edi, %edi",
+      "  mov $60, %eax",
+      "  syscall",
+      "g:",
+      "  mov $9, %eax",
+      "  vmcall",
+      "  ret",
+    ];
+    const code = assemble(asm, 0x401000, "host.test");
+    const m = new Machine({ cpus: 2 });
+    const proc = new LinuxProcess(m, readFileSync(hello), { argv: ["hello"], stdout: () => {} });
+    m.writeText(0x401000, code);
+    const back = 0x401005;
+    const answers: boolean[] = [];
+    m.onHostCall(9, ({ cpu }) => {
+      answers.push(m.quiescent([{ start: back, len: 1 }])); // a return address on the stack
+      answers.push(m.quiescent([{ start: cpu.rip, len: 1 }])); // the calling CPU's RIP
+      answers.push(m.quiescent([{ start: 0x500000, len: 0x1000 }])); // unrelated
+    });
+    expect(proc.run().code).toBe(0);
+    expect(answers).toEqual([false, false, true]);
+    // After the call returned, nothing refers to 'back' any more... but RIP ran there: quiescent now.
+    expect(m.quiescent([{ start: back, len: 1 }])).toBe(true);
+  });
 });

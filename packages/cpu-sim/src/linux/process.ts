@@ -70,6 +70,12 @@ export interface ProcessOptions {
   maxInstructions?: number;
   /** Mean instructions per scheduling quantum (default 10,000; the seed jitters it ±50%). */
   quantum?: number;
+  /**
+   * Adversarial scheduling (for checking): quanta are drawn from 1 to `quantum` instructions
+   * instead of ±50% around it, so preemption can fall after any instruction (still a pure
+   * function of the seed).
+   */
+  adversarial?: boolean;
   /** Where guest stdout/stderr go (default: the host's fd 1 and 2). */
   stdout?: (data: Uint8Array) => void;
   stderr?: (data: Uint8Array) => void;
@@ -128,7 +134,18 @@ export class LinuxProcess implements SchedulerHost {
       machine,
       new Rng(Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d)),
       opts.quantum ?? 10_000,
+      opts.adversarial ?? false,
     );
+    // Quiescence (optprobes, stub freeing): every thread's RIP and its stack's return addresses.
+    machine.threadPoints = () => {
+      const out: { rip: number; rsp: number; running: boolean }[] = [];
+      for (const t of this.threads.values()) {
+        if (t.state === ThreadState.Done) continue;
+        const c = t.cpu >= 0 ? machine.cpus[t.cpu]! : t.ctx;
+        out.push({ rip: c.rip, rsp: c.reg64(4), running: t.cpu >= 0 });
+      }
+      return out;
+    };
     const execfn = opts.argv[0] ?? "program";
     this.image = loadStatic(machine.mem, program, opts.argv, opts.env ?? [], this.rng.bytes(16), execfn);
     this.brk = this.image.brk;

@@ -74,10 +74,13 @@ export class Scheduler {
   private readonly rng: Rng;
   private readonly quantum: number;
 
-  constructor(machine: Machine, rng: Rng, quantum: number) {
+  private readonly adversarial: boolean;
+
+  constructor(machine: Machine, rng: Rng, quantum: number, adversarial = false) {
     this.machine = machine;
     this.rng = rng;
     this.quantum = Math.max(2, Math.floor(quantum));
+    this.adversarial = adversarial;
     this.current = machine.cpus.map(() => null);
     this.idleCycles = new Float64Array(machine.cpus.length);
   }
@@ -194,7 +197,9 @@ export class Scheduler {
         if (host.finished()) break;
       }
       if (t.state === ThreadState.Running) {
-        let q = (this.quantum >> 1) + (this.rng.next() % this.quantum);
+        let q = this.adversarial
+          ? 1 + (this.rng.next() % this.quantum)
+          : (this.quantum >> 1) + (this.rng.next() % this.quantum);
         // While the agent works, quanta are short so that IPIs are taken promptly.
         if (side.agentActive && q > side.agentQuantum) q = side.agentQuantum;
         const before = c.instructions;
