@@ -23,6 +23,7 @@ import { Memory } from "./memory.ts";
 import { type CoreCpu, PreciseCore } from "./precise/core.ts";
 import { FetchUnit } from "./precise/fetch.ts";
 import { runPrecise } from "./precise/run-linux.ts";
+import { XorShift } from "./precise/schedule.ts";
 import { TrackedMemory } from "./precise/tracked-memory.ts";
 
 /** Options of a {@link Machine}. */
@@ -38,7 +39,16 @@ export interface MachineOptions {
    * `prefetch`-block queue, and check every instruction for hazards (`strict`: also
    * `unsynchronized`). Omit for the ordinary (fast) mode.
    */
-  precise?: { fetchBlock?: number; prefetch?: number; strict?: boolean };
+  precise?: {
+    fetchBlock?: number;
+    prefetch?: number;
+    strict?: boolean;
+    /**
+     * Adversarial fetch timing: before each instruction, prefetch one more block (within the
+     * queue's bounds) with a probability drawn per run from this seed. Omit for lazy fetching.
+     */
+    fetchSeed?: number;
+  };
 }
 
 /**
@@ -91,6 +101,7 @@ export class Machine {
   /** Precise mode's shared core (hazards are in `precise.hazards`), when enabled. */
   readonly precise: PreciseCore | undefined;
   private readonly coreCpus: CoreCpu[] = [];
+  private fetchRng: (() => boolean) | undefined;
 
   constructor(opts: MachineOptions = {}) {
     const n = opts.cpus ?? 1;
@@ -114,6 +125,11 @@ export class Machine {
       const mem = this.mem as TrackedMemory;
       let step = 0;
       this.precise = new PreciseCore(mem, opts.precise.strict ?? false, profile, () => step++);
+      if (opts.precise.fetchSeed !== undefined) {
+        const rng = new XorShift(opts.precise.fetchSeed);
+        const p = rng.next() / 4294967296; // this run's eagerness
+        this.fetchRng = () => rng.next() / 4294967296 < p;
+      }
       for (const c of this.cpus)
         this.coreCpus.push({
           cpu: c,
@@ -130,7 +146,7 @@ export class Machine {
    * mode. See {@link runCpu} for the result.
    */
   run(c: Cpu, budget: number): Stop {
-    if (this.precise) return runPrecise(this.precise, this.coreCpus[c.id]!, budget);
+    if (this.precise) return runPrecise(this.precise, this.coreCpus[c.id]!, budget, this.fetchRng);
     return runCpu(c, this.cache, budget);
   }
 

@@ -12,7 +12,7 @@ import { Stop } from "../exec/run.ts";
 import type { CoreCpu, PreciseCore } from "./core.ts";
 
 /** Run `p` for at most `budget` instructions in precise mode. */
-export function runPrecise(core: PreciseCore, p: CoreCpu, budget: number): Stop {
+export function runPrecise(core: PreciseCore, p: CoreCpu, budget: number, eager?: () => boolean): Stop {
   const c: Cpu = p.cpu;
   const mem = core.mem;
   // The quantum started with an interrupt return (or the first dispatch): nothing queued survives.
@@ -22,6 +22,8 @@ export function runPrecise(core: PreciseCore, p: CoreCpu, budget: number): Stop 
     mem.now++;
     mem.writer = c.id;
     const rip = c.rip;
+    // Adversarial fetch timing: sometimes fetch ahead now (eager), else only when needed (lazy).
+    if (eager?.()) p.fetch.prefetchOne();
     const branched = core.takeBranched(p);
     let len: number;
     try {

@@ -43,6 +43,21 @@ describe("precise mode vs ordinary mode on the fixtures (4 CPUs)", () => {
     });
   }
 
+  test("adversarial fetch timing and quanta change nothing a program can see", () => {
+    for (const seed of [1, 2, 3]) {
+      const fast = runSim(fixture("threads"), [], { seed });
+      const adv = runSim(fixture("threads"), [], {
+        seed,
+        adversarial: true,
+        quantum: 50,
+        precise: { strict: true, fetchSeed: seed },
+      });
+      expect(adv.stdout).toBe(fast.stdout);
+      expect(adv.status).toBe(fast.status);
+      expect(adv.machine.precise!.hazards).toEqual([]);
+    }
+  });
+
   test("readfile through --fs", () => {
     const dir = mkdtempSync(join(tmpdir(), "xmc-precise-fs-"));
     writeFileSync(join(dir, "data.txt"), "line one\nline two\n");
