@@ -102,8 +102,13 @@ export function decode(
   // ---- legacy prefixes and REX -----------------------------------------------------------
   if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
   b = code[p]!;
-  // Fast path: most instructions start with their opcode (no legacy prefix, no REX).
-  if (PREFIX_BYTE[b] !== 0 || b === 0x9b || (m64 && (b & 0xf0) === 0x40))
+  // Fast paths: most instructions start with their opcode, or with a lone REX before it.
+  const nb = p + 1 < end ? code[p + 1]! : -1;
+  if (m64 && (b & 0xf0) === 0x40 && nb >= 0 && PREFIX_BYTE[nb] === 0 && (nb & 0xf0) !== 0x40 && nb !== 0x9b) {
+    rex = b;
+    p++;
+    b = code[p]!;
+  } else if (PREFIX_BYTE[b] !== 0 || b === 0x9b || (m64 && (b & 0xf0) === 0x40))
     for (;;) {
       if (p >= end) return fail(out, p >= len ? DecodeError.Truncated : DecodeError.TooLong);
       b = code[p]!;
