@@ -7,6 +7,7 @@
  */
 import { DECODE_ERROR_TEXT, DecodeError, decode, formatAtt, formName, Instruction } from "@xmc/x86-decode";
 import { CpuException, Vec } from "./errors.ts";
+import { BLOCK_THRESHOLD } from "./exec/block.ts";
 import { GuestFault, type Memory, PAGE_SIZE } from "./memory.ts";
 import { type Handler, Uop } from "./uop.ts";
 
@@ -37,6 +38,11 @@ export class CodeCache {
   private readonly byPage = new Map<number, number[]>();
   /** Bumped whenever cached code is invalidated. */
   gen = 1;
+  /**
+   * Single-step executions of an instruction before a block is built from it (exec/block.ts);
+   * 0 turns blocks off (every instruction dispatched by the run loop).
+   */
+  blockThreshold: number = BLOCK_THRESHOLD;
   /** Decodes performed (cache misses). */
   misses = 0;
   private readonly buf = new Uint8Array(16);
@@ -56,6 +62,11 @@ export class CodeCache {
     const u = this.map.get(ip);
     if (u !== undefined) return u;
     return this.fill(ip);
+  }
+
+  /** The cached uop at `ip`, if any (never decodes). */
+  peek(ip: number): Uop | undefined {
+    return this.map.get(ip);
   }
 
   private fill(ip: number): Uop {
@@ -86,7 +97,10 @@ export class CodeCache {
       u.text = formatAtt(insn);
       u.cost = this.table.cost(u, name);
       const fast = this.table.specialize?.(u, name);
-      if (fast) u.fn = fast;
+      if (fast) {
+        u.fn = fast;
+        u.spec = true;
+      }
     }
     this.map.set(ip, u);
     const first = Math.floor(ip / PAGE_SIZE);
@@ -113,6 +127,7 @@ export class CodeCache {
       const u = this.map.get(ip);
       if (!u) continue;
       this.map.delete(ip);
+      u.blk = null;
       // An instruction spanning two pages is registered on both: release the other one too.
       const p2 = Math.floor((ip + u.len - 1) / PAGE_SIZE);
       const p1 = Math.floor(ip / PAGE_SIZE);
@@ -134,6 +149,7 @@ export class CodeCache {
   /** Drop everything (e.g. exec). */
   clear(): void {
     for (const p of this.byPage.keys()) this.mem.markCode(p, -(this.byPage.get(p)?.length ?? 0));
+    for (const u of this.map.values()) u.blk = null;
     this.map.clear();
     this.byPage.clear();
     this.gen++;

@@ -143,6 +143,8 @@ export class Cpu {
   stopRequested = false;
   /** The exception or fault that stopped the run loop (CpuException, GuestFault, or a host error). */
   fault: unknown = undefined;
+  /** Index within the running block of the instruction that threw (exec/block.ts). */
+  blockFault = 0;
   /** The instruction that faulted, when known. */
   faultUop: unknown = undefined;
 

@@ -6,6 +6,7 @@
  */
 import { type Instruction, OpKind, Prefix, Reg } from "@xmc/x86-decode";
 import type { Cpu } from "./cpu.ts";
+import type { Block } from "./exec/block.ts";
 
 /** An instruction handler: executes `u` on `c`. `c.rip` already points after the instruction. */
 export type Handler = (c: Cpu, u: Uop) => void;
@@ -99,6 +100,12 @@ export class Uop {
   takenU: Uop | null = null;
   takenIp = -1;
   takenGen = 0;
+  /** True when `fn` is an operand-specialised handler (exec/fast.ts: never reads RIP). */
+  spec = false;
+  /** The compiled block starting here (exec/block.ts), once this uop is hot. */
+  blk: Block | null = null;
+  /** Single-step executions counted towards building a block. */
+  heat = 0;
   /** The decoder's text for reports (filled lazily). */
   text = "";
   /** Raw bytes (for reports). */

@@ -1,12 +1,15 @@
 /**
  * The interpreter loop: runs one CPU from its RIP for up to `budget` instructions, following
- * cached straight-line successors. Exceptions leave RIP at the faulting instruction.
+ * cached straight-line successors. Hot straight-line runs execute as blocks (exec/block.ts:
+ * the same handlers, called from one function per block). Exceptions leave RIP at the
+ * faulting instruction.
  * @module
  */
 import type { CodeCache } from "../cache.ts";
 import type { Cpu } from "../cpu.ts";
 import { CpuException, Vec } from "../errors.ts";
 import type { Uop } from "../uop.ts";
+import { type Block, buildBlock } from "./block.ts";
 
 /** Why {@link runCpu} returned. */
 export enum Stop {
@@ -28,23 +31,37 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
   let cur: Uop | undefined;
   // True while a handler runs (a fault then belongs to `cur`); false while fetching/decoding.
   let executing = false;
+  // The block running while `executing`, if any (a fault then belongs to its c.blockFault-th uop).
+  let blk: Block | null = null;
   try {
     let u: Uop = cache.lookup(c.rip);
     cur = u;
     for (;;) {
-      c.rip = u.next;
-      executing = true;
-      // TF at the start of the instruction means a single-step trap after it.
-      const tf = c.flags & 0x100;
-      u.fn(c, u);
-      executing = false;
-      c.cycles += u.cost;
-      n++;
-      if (tf !== 0) {
-        c.fault = new CpuException(Vec.DB, "single step");
-        c.faultUop = u;
-        c.instructions += n;
-        return Stop.Fault;
+      const b = u.blk;
+      if (b !== null && n + b.uops.length <= budget && (c.flags & 0x100) === 0) {
+        blk = b;
+        executing = true;
+        const k = b.run(c, cache, cache.gen);
+        executing = false;
+        blk = null;
+        n += k;
+        u = b.uops[k - 1]!;
+      } else {
+        if (b === null && ++u.heat === cache.blockThreshold) u.blk = buildBlock(u, cache);
+        c.rip = u.next;
+        executing = true;
+        // TF at the start of the instruction means a single-step trap after it.
+        const tf = c.flags & 0x100;
+        u.fn(c, u);
+        executing = false;
+        c.cycles += u.cost;
+        n++;
+        if (tf !== 0) {
+          c.fault = new CpuException(Vec.DB, "single step");
+          c.faultUop = u;
+          c.instructions += n;
+          return Stop.Fault;
+        }
       }
       if (c.stopRequested) {
         c.stopRequested = false;
@@ -81,6 +98,12 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
       cur = u;
     }
   } catch (e) {
+    if (executing && blk !== null) {
+      // Instructions before the faulting one in the block completed.
+      const i = c.blockFault;
+      n += i;
+      cur = blk.uops[i];
+    }
     // A fault leaves RIP at the faulting instruction (handlers run with RIP already advanced).
     if (executing && cur !== undefined) c.rip = cur.ip;
     c.fault = e;
