@@ -167,8 +167,12 @@ class Rng {
   }
 }
 
-function keyOf(a: ActorRef): string {
-  return a.id === undefined ? a.kind : `${a.kind}${a.id}`;
+/** A small integer per actor: 0 the agent, 1 + id a CPU, 129 + id a prefetch, 257 anything else. */
+function slotOf(a: ActorRef): number {
+  const id = a.id ?? 0;
+  if (a.kind === "cpu") return 1 + (id & 127);
+  if (a.kind === "prefetch") return 129 + (id & 127);
+  return a.kind === "agent" ? 0 : 257;
 }
 
 /**
@@ -179,37 +183,36 @@ function keyOf(a: ActorRef): string {
  */
 export class RandomSchedule implements ScheduleChooser {
   private readonly rng: Rng;
-  private readonly weights = new Map<string, number>();
+  private readonly weights = new Float64Array(258).fill(-1);
   private burstLeft = 0;
-  private burstKey = "";
+  private burstSlot = -1;
   constructor(seed: number) {
     this.rng = new Rng(seed);
   }
-  private weight(a: ActorRef): number {
-    const k = keyOf(a);
-    let w = this.weights.get(k);
-    if (w === undefined) {
+  private weight(slot: number): number {
+    let w = this.weights[slot]!;
+    if (w < 0) {
       w = 2 ** (this.rng.unit() * 7);
-      this.weights.set(k, w);
+      this.weights[slot] = w;
     }
     return w;
   }
   choose(runnable: readonly ActorRef[]): number {
     if (this.burstLeft > 0) {
       this.burstLeft--;
-      for (let i = 0; i < runnable.length; i++) if (keyOf(runnable[i]!) === this.burstKey) return i;
+      for (let i = 0; i < runnable.length; i++) if (slotOf(runnable[i]!) === this.burstSlot) return i;
     }
     let total = 0;
-    for (const a of runnable) total += this.weight(a);
+    for (const a of runnable) total += this.weight(slotOf(a));
     let x = this.rng.unit() * total;
     let i = 0;
     for (; i < runnable.length - 1; i++) {
-      x -= this.weight(runnable[i]!);
+      x -= this.weight(slotOf(runnable[i]!));
       if (x < 0) break;
     }
     if (this.rng.next() % 16 === 0) {
       this.burstLeft = 1 + (this.rng.next() % 32);
-      this.burstKey = keyOf(runnable[i]!);
+      this.burstSlot = slotOf(runnable[i]!);
     }
     return i;
   }
@@ -235,14 +238,14 @@ export class PreemptionSchedule implements ScheduleChooser {
   /** The default choice at each decision. */
   readonly defaults: number[] = [];
   private i = 0;
-  private current = "";
+  private current = -1;
   private readonly devs: Map<number, number>;
   constructor(devs: readonly (readonly [number, number])[]) {
     this.devs = new Map(devs);
   }
   choose(runnable: readonly ActorRef[]): number {
     let def = -1;
-    for (let k = 0; k < runnable.length; k++) if (keyOf(runnable[k]!) === this.current) def = k;
+    for (let k = 0; k < runnable.length; k++) if (slotOf(runnable[k]!) === this.current) def = k;
     if (def < 0 || runnable[def]!.kind === "prefetch") {
       def = 0;
       for (let k = 0; k < runnable.length; k++)
@@ -255,7 +258,7 @@ export class PreemptionSchedule implements ScheduleChooser {
     this.defaults.push(def);
     const d = this.devs.get(this.i++);
     const c = d !== undefined && d < runnable.length ? d : def;
-    if (runnable[c]!.kind !== "prefetch") this.current = keyOf(runnable[c]!);
+    if (runnable[c]!.kind !== "prefetch") this.current = slotOf(runnable[c]!);
     return c;
   }
 }
