@@ -13,6 +13,30 @@ import { Instruction } from "./instruction.ts";
 const scratch = new Instruction();
 
 /**
+ * Per ModRM byte, bytes that follow it before any immediate (SDM vol. 2A, tables 2-1 and 2-2):
+ * bits 0-2 the displacement size, bit 3 "a SIB byte follows" (its own disp32 case is checked
+ * separately). 32/64-bit addressing, then 16-bit addressing.
+ */
+const MODRM32 = new Uint8Array(256);
+/** Per byte: 0 not a prefix, 1 = 66, 2 = 67, 3 segment override, 4 F0/F2/F3 (slow path), 5 REX (40-4F; an opcode outside 64-bit mode). */
+const PREFIX_KIND = new Uint8Array(256);
+for (const b of [0x2e, 0x3e, 0x26, 0x36, 0x64, 0x65]) PREFIX_KIND[b] = 3;
+PREFIX_KIND[0x66] = 1;
+PREFIX_KIND[0x67] = 2;
+PREFIX_KIND[0xf0] = 4;
+PREFIX_KIND[0xf2] = 4;
+PREFIX_KIND[0xf3] = 4;
+for (let b = 0x40; b < 0x50; b++) PREFIX_KIND[b] = 5;
+const MODRM16 = new Uint8Array(256);
+for (let m = 0; m < 256; m++) {
+  const mod = m >> 6;
+  const rm = m & 7;
+  if (mod === 3) continue;
+  MODRM32[m] = (mod === 1 ? 1 : mod === 2 || (mod === 0 && rm === 5) ? 4 : 0) | (rm === 4 ? 8 : 0);
+  MODRM16[m] = mod === 1 ? 1 : mod === 2 || (mod === 0 && rm === 6) ? 2 : 0;
+}
+
+/**
  * Length in bytes (1–15) of the instruction at `code[offset]` in `mode` (64, 32 or 16), or a
  * negative {@link DecodeError} (`-1` truncated, `-2` invalid, `-3` longer than 15 bytes).
  */
@@ -28,21 +52,21 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
   for (;;) {
     if (p >= end) return slow(code, offset, mode);
     const b = code[p]!;
-    if (b === 0x66) opsize = true;
-    else if (b === 0x67) addr = true;
-    else if (b === 0xf2 || b === 0xf3) return slow(code, offset, mode);
-    else if (b === 0x2e || b === 0x3e || b === 0x26 || b === 0x36 || b === 0x64 || b === 0x65) {
+    const kind = PREFIX_KIND[b]!;
+    if (kind === 0) break; // the common case: no prefix at all
+    if (kind === 1) opsize = true;
+    else if (kind === 2) addr = true;
+    else if (kind === 4) return slow(code, offset, mode);
+    else if (kind === 3) {
       // segment override: no effect on length
-    } else if (mode === 64 && (b & 0xf0) === 0x40) {
+    } else if (mode === 64) {
       rexW = (b & 8) !== 0;
       sawRex = true;
       p++;
       if (p >= end) return slow(code, offset, mode);
       const nb = code[p]!;
-      if ((nb & 0xf0) === 0x40 || nb === 0x66 || nb === 0x67 || nb === 0xf0 || nb === 0xf2 || nb === 0xf3)
-        return slow(code, offset, mode);
-      if (nb === 0x2e || nb === 0x3e || nb === 0x26 || nb === 0x36 || nb === 0x64 || nb === 0x65)
-        return slow(code, offset, mode);
+      // A prefix after REX (REX then ignored, or another REX): the full decoder decides.
+      if (PREFIX_KIND[nb] !== 0) return slow(code, offset, mode);
       break;
     } else break;
     p++;
@@ -82,22 +106,14 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
   if (info === 0) return slow(code, offset, mode);
   if (hasModrm) {
     p++;
-    const mod = modrm >> 6;
-    const rm = modrm & 7;
-    if (mod !== 3) {
-      if (asize === 16) {
-        if (mod === 1) p += 1;
-        else if (mod === 2 || (mod === 0 && rm === 6)) p += 2;
-      } else {
-        if (rm === 4) {
-          if (p >= end) return slow(code, offset, mode);
-          const sib = code[p++]!;
-          if ((sib & 7) === 5 && mod === 0) p += 4;
-        }
-        if (mod === 1) p += 1;
-        else if (mod === 2 || (mod === 0 && rm === 5)) p += 4;
-      }
+    // Displacement bytes (and whether a SIB follows) by ModRM alone, one lookup.
+    const e = (asize === 16 ? MODRM16 : MODRM32)[modrm]!;
+    if (e & 8) {
+      if (p >= end) return slow(code, offset, mode);
+      // SIB base 101 with mod 00: disp32 and no base.
+      if ((code[p++]! & 7) === 5 && modrm < 0x40) p += 4;
     }
+    p += e & 7;
   }
   p += (info >> 2) & 7;
   if (info & 0x60) {
@@ -153,17 +169,12 @@ function vexLength(
     ]!;
   if (info === 0) return slow(code, offset, 64);
   p++;
-  if (!isReg) {
-    const mod = modrm >> 6;
-    const rm = modrm & 7;
-    if (rm === 4) {
-      if (p >= end) return slow(code, offset, 64);
-      const sib = code[p++]!;
-      if ((sib & 7) === 5 && mod === 0) p += 4;
-    }
-    if (mod === 1) p += 1;
-    else if (mod === 2 || (mod === 0 && rm === 5)) p += 4;
+  const e = MODRM32[modrm]!;
+  if (e & 8) {
+    if (p >= end) return slow(code, offset, 64);
+    if ((code[p++]! & 7) === 5 && modrm < 0x40) p += 4;
   }
+  p += e & 7;
   if (info & 2) p += 1;
   const n = p - offset;
   if (n > 15) return slow(code, offset, 64);
