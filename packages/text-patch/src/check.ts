@@ -14,7 +14,7 @@
 import { PatchError } from "./errors.ts";
 import { type PatchOptions, TextPatcher } from "./patcher.ts";
 import type { PatchSteps, TextPort } from "./port.ts";
-import type { ProtocolName } from "./protocols.ts";
+import type { PatchStats, ProtocolName } from "./protocols.ts";
 import type { PatchSite } from "./validate.ts";
 
 /** An actor the machine can step: a CPU, the patching CPU (`agent`), or a CPU's prefetch. */
@@ -121,6 +121,9 @@ export interface CheckReport {
   wrongResults: number;
   /** Runs in which validation refused a batch (a protocol that left unexpected bytes). */
   refused: number;
+  /** INT3 traps at the sites during the patches, summed over the runs, and runs that had any. */
+  int3Hits: number;
+  runsWithInt3Hits: number;
   counterexamples: Counterexample[];
 }
 
@@ -299,12 +302,13 @@ function agentFor(
   batches: CheckScenario["batches"],
   o: PatchOptions,
   refused: { error: PatchError | undefined },
+  stats: PatchStats[],
 ): PatchSteps<void> {
   return (function* (): PatchSteps<void> {
     const patcher = new TextPatcher(port);
     try {
       for (const b of batches) {
-        let steps: PatchSteps<unknown>;
+        let steps: PatchSteps<PatchStats>;
         try {
           steps = patcher.patch(b, o);
         } catch (e) {
@@ -314,7 +318,8 @@ function agentFor(
           }
           throw e;
         }
-        yield* steps;
+        const st = yield* steps;
+        if (st && typeof st === "object") stats.push(st as PatchStats);
       }
     } finally {
       patcher.dispose();
@@ -322,20 +327,31 @@ function agentFor(
   })();
 }
 
+/** One run of a protocol on a scenario. */
+export interface ProtocolRun extends ScenarioRun {
+  /** The refusal, when validation refused a batch (after an earlier batch left unexpected bytes). */
+  refused: PatchError | undefined;
+  /** The machine it ran on. */
+  instance: ScenarioInstance;
+  /** Statistics of each batch that finished. */
+  stats: PatchStats[];
+}
+
 /** Run `protocol` on `scenario` once with `schedule`. */
 export function runProtocol(
   protocol: ProtocolSpec,
   scenario: CheckScenario,
   schedule: ScheduleChooser,
-): ScenarioRun & { refused: PatchError | undefined; instance: ScenarioInstance } {
+): ProtocolRun {
   const inst = scenario.boot();
   const refused = { error: undefined as PatchError | undefined };
+  const stats: PatchStats[] = [];
   const r = inst.run(
-    agentFor(inst.port, scenario.batches, specOptions(protocol), refused),
+    agentFor(inst.port, scenario.batches, specOptions(protocol), refused, stats),
     schedule,
     scenario.maxSteps ?? 100_000,
   );
-  return { ...r, refused: refused.error, instance: inst };
+  return { ...r, refused: refused.error, instance: inst, stats };
 }
 
 /** Replay a recorded run (e.g. a counterexample's choices). */
@@ -343,7 +359,7 @@ export function replayProtocol(
   protocol: ProtocolSpec,
   scenario: CheckScenario,
   choices: readonly number[],
-): ScenarioRun & { refused: PatchError | undefined; instance: ScenarioInstance } {
+): ProtocolRun {
   return runProtocol(protocol, scenario, new ScriptedSchedule(choices));
 }
 
@@ -374,6 +390,8 @@ export function checkProtocol(protocol: ProtocolSpec, scenario: CheckScenario, o
     expected,
     wrongResults: 0,
     refused: 0,
+    int3Hits: 0,
+    runsWithInt3Hits: 0,
     counterexamples: [],
   };
   const seen = new Set<string>();
@@ -382,6 +400,10 @@ export function checkProtocol(protocol: ProtocolSpec, scenario: CheckScenario, o
   const record = (schedule: ScheduleChooser, seed: number | undefined): void => {
     const r = runProtocol(protocol, scenario, schedule);
     report.runs++;
+    let hits = 0;
+    for (const st of r.stats) hits += st.int3Hits;
+    report.int3Hits += hits;
+    if (hits > 0) report.runsWithInt3Hits++;
     const classes = new Set<string>();
     for (const h of r.hazards) {
       report.hazards[h.cls] = (report.hazards[h.cls] ?? 0) + 1;

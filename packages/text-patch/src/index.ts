@@ -16,6 +16,7 @@ export {
   explorePreemptions,
   type HazardReport,
   PreemptionSchedule,
+  type ProtocolRun,
   type ProtocolSpec,
   protocolLabel,
   RandomSchedule,
