@@ -283,17 +283,58 @@ export class Cpu {
 
   /** Current CF (0/1) without materializing everything when cheap. */
   cf(): number {
-    if (this.lfOp === LF.None || this.lfOp === LF.Logic) return this.lfOp === LF.Logic ? 0 : this.flags & 1;
-    if (this.lfOp === LF.Res) return this.lfC & FL.CF;
+    const op = this.lfOp;
+    if (op === LF.Logic) return 0;
+    if (op === LF.None) return this.flags & 1;
+    if (op === LF.Res) return this.lfC & FL.CF;
+    const size = this.lfSize;
+    if (op === LF.Sub) {
+      // Borrow: a < b unsigned.
+      if (size === 8)
+        return (this.lfAh !== this.lfBh ? this.lfAh >>> 0 < this.lfBh >>> 0 : this.lfA >>> 0 < this.lfB >>> 0)
+          ? 1
+          : 0;
+      const sh = 32 - 8 * size;
+      return (this.lfA << sh) >>> 0 < (this.lfB << sh) >>> 0 ? 1 : 0;
+    }
+    if (op === LF.Add) {
+      // Carry: the result is below an operand (unsigned).
+      if (size === 8)
+        return (this.lfRh !== this.lfAh ? this.lfRh >>> 0 < this.lfAh >>> 0 : this.lfR >>> 0 < this.lfA >>> 0)
+          ? 1
+          : 0;
+      const sh = 32 - 8 * size;
+      return (this.lfR << sh) >>> 0 < (this.lfA << sh) >>> 0 ? 1 : 0;
+    }
     return this.arith() & FL.CF;
   }
 
-  /** Evaluate condition code `cc` (0-15, the low nibble of Jcc/SETcc/CMOVcc). */
+  /**
+   * Evaluate condition code `cc` (0-15, the low nibble of Jcc/SETcc/CMOVcc). Conditions come
+   * straight from a pending CMP/SUB (comparing the operands) or logic result, and ZF/SF-only
+   * conditions from any pending result, without computing every flag.
+   */
   cond(cc: number): boolean {
-    // Fast paths: the condition straight from a pending CMP/SUB or logic result at 32/64 bits
-    // (the common compare-and-branch), without computing every flag.
     const op = this.lfOp;
-    if ((op === LF.Sub || op === LF.Logic) && this.lfSize >= 4) return this.condFast(cc, op);
+    if (op === LF.Sub) return this.condSub(cc);
+    if (op === LF.Logic) return this.condLogic(cc);
+    const k = cc >> 1;
+    if (op !== LF.None && (k === 2 || k === 4)) {
+      // ZF (e/ne) or SF (s/ns) of the result, for every kind of operation.
+      const size = this.lfSize;
+      let t: boolean;
+      if (size === 8) t = k === 2 ? this.lfR === 0 && this.lfRh === 0 : this.lfRh < 0;
+      else {
+        const r = this.lfR << (32 - 8 * size);
+        t = k === 2 ? r === 0 : r < 0;
+      }
+      return cc & 1 ? !t : t;
+    }
+    return this.condFlags(cc);
+  }
+
+  /** Condition `cc` from the materialized flags. */
+  private condFlags(cc: number): boolean {
     const f = this.getFlags();
     let t: boolean;
     switch (cc >> 1) {
@@ -325,73 +366,104 @@ export class Cpu {
   }
 
   /**
-   * Condition `cc` for a pending SUB/CMP (a - b) or logic result at 4 or 8 bytes. Parity (cc 10,
-   * 11) falls back to the full computation.
+   * Condition `cc` for a pending logic result (CF = OF = 0): from the result alone. Sizes below
+   * 4 bytes are shifted to the top of an int32 so that the sign and zero tests are the int32
+   * ones. Parity falls back to the full computation.
    */
-  private condFast(cc: number, op: LF): boolean {
-    const wide = this.lfSize === 8;
-    const r = this.lfR;
-    const rh = wide ? this.lfRh : 0;
+  private condLogic(cc: number): boolean {
+    const size = this.lfSize;
+    let zf: boolean;
+    let sf: boolean;
+    if (size === 8) {
+      zf = this.lfR === 0 && this.lfRh === 0;
+      sf = this.lfRh < 0;
+    } else {
+      const r = this.lfR << (32 - 8 * size);
+      zf = r === 0;
+      sf = r < 0;
+    }
     let t: boolean;
-    if (op === LF.Logic) {
-      // CF = OF = 0.
-      const zf = r === 0 && rh === 0;
-      const sf = wide ? rh < 0 : r < 0;
+    switch (cc >> 1) {
+      case 0:
+      case 1:
+        t = false;
+        break;
+      case 2:
+      case 3:
+        t = zf;
+        break;
+      case 4:
+      case 6:
+        t = sf;
+        break;
+      case 7:
+        t = zf || sf;
+        break;
+      default:
+        return this.condFlags(cc);
+    }
+    return cc & 1 ? !t : t;
+  }
+
+  /**
+   * Condition `cc` for a pending SUB/CMP (a - b): compare a and b directly (sizes below 4 bytes
+   * shifted to the top of an int32). Overflow and parity fall back to the full computation.
+   */
+  private condSub(cc: number): boolean {
+    const size = this.lfSize;
+    let t: boolean;
+    if (size === 8) {
+      const a = this.lfA;
+      const b = this.lfB;
+      const ah = this.lfAh;
+      const bh = this.lfBh;
       switch (cc >> 1) {
-        case 0:
+        case 1: // b / ae: unsigned a < b
+          t = ah !== bh ? ah >>> 0 < bh >>> 0 : a >>> 0 < b >>> 0;
+          break;
+        case 2: // e / ne
+          t = a === b && ah === bh;
+          break;
+        case 3: // be / a: unsigned a <= b
+          t = ah !== bh ? ah >>> 0 < bh >>> 0 : a >>> 0 <= b >>> 0;
+          break;
+        case 4: // s / ns
+          t = this.lfRh < 0;
+          break;
+        case 6: // l / ge: signed a < b
+          t = ah !== bh ? ah < bh : a >>> 0 < b >>> 0;
+          break;
+        case 7: // le / g: signed a <= b
+          t = ah !== bh ? ah < bh : a >>> 0 <= b >>> 0;
+          break;
+        default:
+          return this.condFlags(cc);
+      }
+    } else {
+      const sh = 32 - 8 * size;
+      const a = this.lfA << sh;
+      const b = this.lfB << sh;
+      switch (cc >> 1) {
         case 1:
-          t = false;
+          t = a >>> 0 < b >>> 0;
           break;
         case 2:
-          t = zf;
+          t = a === b;
           break;
         case 3:
-          t = zf;
+          t = a >>> 0 <= b >>> 0;
           break;
         case 4:
-          t = sf;
+          t = this.lfR << sh < 0;
           break;
         case 6:
-          t = sf;
+          t = a < b;
           break;
         case 7:
-          t = zf || sf;
+          t = a <= b;
           break;
-        default: {
-          const f = this.getFlags();
-          t = (f & FL.PF) !== 0;
-        }
-      }
-      return cc & 1 ? !t : t;
-    }
-    // SUB/CMP: compare a and b directly.
-    const a = this.lfA;
-    const b = this.lfB;
-    const ah = wide ? this.lfAh : 0;
-    const bh = wide ? this.lfBh : 0;
-    switch (cc >> 1) {
-      case 1: // b / ae: unsigned a < b
-        t = wide && ah !== bh ? ah >>> 0 < bh >>> 0 : a >>> 0 < b >>> 0;
-        break;
-      case 2: // e / ne
-        t = a === b && ah === bh;
-        break;
-      case 3: // be / a: unsigned a <= b
-        t = wide && ah !== bh ? ah >>> 0 < bh >>> 0 : a >>> 0 <= b >>> 0;
-        break;
-      case 6: // l / ge: signed a < b
-        t = wide ? (ah !== bh ? ah < bh : a >>> 0 < b >>> 0) : a < b;
-        break;
-      case 7: // le / g: signed a <= b
-        t = wide ? (ah !== bh ? ah < bh : a >>> 0 <= b >>> 0) : a <= b;
-        break;
-      case 4: // s / ns
-        t = wide ? rh < 0 : r < 0;
-        break;
-      default: {
-        // o / no, p / np: the full computation.
-        const f = this.getFlags();
-        t = (cc >> 1 === 0 ? f & FL.OF : f & FL.PF) !== 0;
+        default:
+          return this.condFlags(cc);
       }
     }
     return cc & 1 ? !t : t;

@@ -57,6 +57,7 @@ interface Page {
 }
 
 const TLB_SIZE = 256;
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 /** Sparse paged guest memory. */
 export class Memory {
@@ -68,12 +69,13 @@ export class Memory {
   /** Called with the page index when a write hits a page holding cached code. */
   onCodeWrite: (page: number) => void = () => {};
 
-  // Direct-mapped TLBs: tag = page index (NaN empty: it equals no page index, not even the -1
-  // of a negative address that wrapped), entry = page.
+  // Direct-mapped TLBs indexed by bits 12-19 of the address: tag = the page's base address (NaN
+  // empty: it equals no address), entry = the page's DataView. Offsets and TLB indices come from
+  // integer operations (`a & 4095`, `(a >>> 12) & 255`), exact for every address below 2^53.
   private readonly rTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
-  private readonly rPage: (Page | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+  private readonly rView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
   private readonly wTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
-  private readonly wPage: (Page | undefined)[] = new Array(TLB_SIZE).fill(undefined);
+  private readonly wView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
 
   /** High 32 bits of the last 64-bit read ({@link read64}). */
   hi = 0;
@@ -152,60 +154,74 @@ export class Memory {
     if (pg.code < 0) pg.code = 0;
     // Writable TLB entries must not cover code pages.
     const i = page & (TLB_SIZE - 1);
-    if (this.wTag[i] === page) this.wTag[i] = Number.NaN;
+    if (this.wTag[i] === page * PAGE_SIZE) this.wTag[i] = Number.NaN;
   }
 
+  /** The page of a guest read or fetch (slow path: fills the read TLB for reads). */
   private readPage(addr: number, exec: boolean): Page {
     const p = Math.floor(addr / PAGE_SHIFT_DIV);
-    const i = p & (TLB_SIZE - 1);
-    if (!exec && this.rTag[i] === p) return this.rPage[i]!;
     const pg = this.pages.get(p);
     if (!pg) throw new GuestFault(addr, exec ? "exec" : "read", false);
     if (exec ? !(pg.perm & Perm.X) : !(pg.perm & Perm.R))
       throw new GuestFault(addr, exec ? "exec" : "read", true);
     if (!exec) {
-      this.rTag[i] = p;
-      this.rPage[i] = pg;
+      const i = p & (TLB_SIZE - 1);
+      this.rTag[i] = p * PAGE_SIZE;
+      this.rView[i] = pg.view;
     }
     return pg;
   }
 
+  /** The view of the page of a guest read. */
+  private rv(addr: number): DataView {
+    const i = (addr >>> 12) & (TLB_SIZE - 1);
+    if (this.rTag[i] === addr - (addr & (PAGE_SIZE - 1))) return this.rView[i]!;
+    return this.readPage(addr, false).view;
+  }
+
+  /** The page of a guest write (slow path: invalidates cached code, fills the write TLB). */
   private writePage(addr: number): Page {
     const p = Math.floor(addr / PAGE_SHIFT_DIV);
-    const i = p & (TLB_SIZE - 1);
-    if (this.wTag[i] === p) return this.wPage[i]!;
     const pg = this.pages.get(p);
     if (!pg) throw new GuestFault(addr, "write", false);
     if (!(pg.perm & Perm.W)) throw new GuestFault(addr, "write", true);
     if (pg.code) this.onCodeWrite(p);
     else {
-      this.wTag[i] = p;
-      this.wPage[i] = pg;
+      const i = p & (TLB_SIZE - 1);
+      this.wTag[i] = p * PAGE_SIZE;
+      this.wView[i] = pg.view;
     }
     return pg;
   }
 
+  /** The view of the page of a guest write. */
+  private wv(addr: number): DataView {
+    const i = (addr >>> 12) & (TLB_SIZE - 1);
+    if (this.wTag[i] === addr - (addr & (PAGE_SIZE - 1))) return this.wView[i]!;
+    return this.writePage(addr).view;
+  }
+
   /** Guest read of one byte. */
   read8(addr: number): number {
-    return this.readPage(addr, false).bytes[addr % PAGE_SIZE]!;
+    return this.rv(addr).getUint8(addr & (PAGE_SIZE - 1));
   }
   /** Guest read of 16 bits (little-endian). */
   read16(addr: number): number {
-    const o = addr % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 2) return this.readPage(addr, false).view.getUint16(o, true);
+    const o = addr & (PAGE_SIZE - 1);
+    if (o <= PAGE_SIZE - 2) return this.rv(addr).getUint16(o, true);
     return this.read8(addr) | (this.read8(addr + 1) << 8);
   }
   /** Guest read of 32 bits as a signed int32 (use `>>> 0` for unsigned). */
   read32(addr: number): number {
-    const o = addr % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 4) return this.readPage(addr, false).view.getInt32(o, true);
+    const o = addr & (PAGE_SIZE - 1);
+    if (o <= PAGE_SIZE - 4) return this.rv(addr).getInt32(o, true);
     return this.read16(addr) | (this.read16(addr + 2) << 16);
   }
   /** Guest read of 64 bits: returns the low 32 bits (int32), high 32 bits in {@link hi}. */
   read64(addr: number): number {
-    const o = addr % PAGE_SIZE;
+    const o = addr & (PAGE_SIZE - 1);
     if (o <= PAGE_SIZE - 8) {
-      const v = this.readPage(addr, false).view;
+      const v = this.rv(addr);
       this.hi = v.getInt32(o + 4, true);
       return v.getInt32(o, true);
     }
@@ -215,12 +231,12 @@ export class Memory {
   }
   /** Guest write of one byte. */
   write8(addr: number, v: number): void {
-    this.writePage(addr).bytes[addr % PAGE_SIZE] = v;
+    this.wv(addr).setUint8(addr & (PAGE_SIZE - 1), v);
   }
   /** Guest write of 16 bits. */
   write16(addr: number, v: number): void {
-    const o = addr % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 2) this.writePage(addr).view.setUint16(o, v & 0xffff, true);
+    const o = addr & (PAGE_SIZE - 1);
+    if (o <= PAGE_SIZE - 2) this.wv(addr).setUint16(o, v & 0xffff, true);
     else {
       this.writePage(addr);
       this.writePage(addr + 1);
@@ -230,8 +246,8 @@ export class Memory {
   }
   /** Guest write of 32 bits. */
   write32(addr: number, v: number): void {
-    const o = addr % PAGE_SIZE;
-    if (o <= PAGE_SIZE - 4) this.writePage(addr).view.setInt32(o, v | 0, true);
+    const o = addr & (PAGE_SIZE - 1);
+    if (o <= PAGE_SIZE - 4) this.wv(addr).setInt32(o, v | 0, true);
     else {
       // Check both pages before writing anything (a faulting store writes nothing).
       this.writePage(addr);
@@ -241,9 +257,9 @@ export class Memory {
   }
   /** Guest write of 64 bits given as two 32-bit halves. */
   write64(addr: number, lo: number, hi: number): void {
-    const o = addr % PAGE_SIZE;
+    const o = addr & (PAGE_SIZE - 1);
     if (o <= PAGE_SIZE - 8) {
-      const v = this.writePage(addr).view;
+      const v = this.wv(addr);
       v.setInt32(o, lo | 0, true);
       v.setInt32(o + 4, hi | 0, true);
     } else {
