@@ -4,7 +4,7 @@
  * Appends one JSON line per configuration to `bench/long-check.jsonl` (or argv[2]).
  *   tsx bench/long-check.ts [out.jsonl] [filter]
  */
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkProtocol } from "../src/index.ts";
 import { batch64, CPU_COUNTS, SINGLE_KINDS, single } from "../test/helpers/configs.ts";
@@ -14,27 +14,34 @@ const sim = await loadSim();
 const N = Number(process.env.XMC_PATCH_RANDOM ?? 1_000_000);
 const out = process.argv[2] ?? join(import.meta.dirname, "long-check.jsonl");
 const filter = process.argv[3] ?? "";
+/** Configurations already recorded in `out` are skipped (a long run can be resumed). */
+const done = new Set(
+  (existsSync(out) ? readFileSync(out, "utf8") : "")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { config: string }).config),
+);
 const configs = [
   ...SINGLE_KINDS.flatMap((k) => CPU_COUNTS.map((c) => () => single(sim, k, c))),
   ...CPU_COUNTS.map((c) => () => batch64(sim, c)),
 ];
 for (const make of configs) {
   const sc = make();
-  if (!sc.name.includes(filter)) continue;
+  if (!sc.name.includes(filter) || done.has(sc.name)) continue;
   const t0 = performance.now();
   // In chunks, so that progress is visible and a long run can be cut short.
   const chunk = 100_000;
   const total = { runs: 0, random: 0, exhaustive: 0, complete: false, hazards: {} as Record<string, number>, wrong: 0, incomplete: 0 };
-  for (let done = 0; done < N; done += chunk) {
+  for (let at = 0; at < N; at += chunk) {
     const r = checkProtocol("int3-batch", sc, {
-      random: Math.min(chunk, N - done),
-      seed: 1 + done,
-      exhaustive: done === 0 ? 20_000 : 0,
+      random: Math.min(chunk, N - at),
+      seed: 1 + at,
+      exhaustive: at === 0 ? 20_000 : 0,
       preemptions: 2,
     });
     total.runs += r.runs;
     total.random += r.randomRuns;
-    if (done === 0) {
+    if (at === 0) {
       total.exhaustive = r.exhaustiveRuns;
       total.complete = r.exhaustiveComplete;
     }

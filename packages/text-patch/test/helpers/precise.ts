@@ -227,8 +227,9 @@ function pair(kind: SiteKind, site: number, target: number, fn: number): [Uint8A
 }
 
 function defaultOffset(_i: number, kind: SiteKind): number {
-  // Straddle a fetch-block boundary (16-byte blocks): the hardest placement.
-  return kind === "nop2-jmp8" ? 15 : kind === "jcc32" ? 13 : 14;
+  // Straddle a fetch-block boundary (16-byte blocks), the hardest placement: for NOP2/JMP8 and
+  // Jcc32 (whose condition change rewrites only byte 1) the first byte alone in its block.
+  return kind === "nop2-jmp8" || kind === "jcc32" ? 15 : 14;
 }
 
 /** Build a scenario: code, sites and batches (forward, then back). */
