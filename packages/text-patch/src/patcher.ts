@@ -7,7 +7,7 @@
  */
 import { PatchError } from "./errors.ts";
 import { Int3Claim } from "./handler.ts";
-import type { PatchSteps, TextPort } from "./port.ts";
+import type { PatchSteps, PatchYield, TextPort } from "./port.ts";
 import {
   earlyPoke,
   int3Batch,
@@ -140,7 +140,7 @@ export class TextPatcher {
             "the jmp2 scheme needs a 5-byte site at an even address whose old or new bytes start with `jmp .+5` (EB 03)",
           );
     if (!this.port.lock.tryAcquire(this.owner)) this.checkLock();
-    return this.run(protocol, plan, options);
+    return new PatchRun(this.run(protocol, plan, options), () => this.port.lock.release(this.owner));
   }
 
   /** Stop claiming INT3 traps (after the last run has finished). */
@@ -168,5 +168,35 @@ export class TextPatcher {
     } finally {
       this.port.lock.release(this.owner);
     }
+  }
+}
+
+/**
+ * The steps of one validated patch. It holds the writer lock from creation: running it to the
+ * end (or `return()`/`throw()` at any point, even before the first step) releases it.
+ */
+class PatchRun implements Generator<PatchYield, PatchStats, void> {
+  private started = false;
+  constructor(
+    private readonly inner: Generator<PatchYield, PatchStats, void>,
+    private readonly abandon: () => void,
+  ) {}
+  next(): IteratorResult<PatchYield, PatchStats> {
+    this.started = true;
+    return this.inner.next();
+  }
+  return(value: PatchStats): IteratorResult<PatchYield, PatchStats> {
+    // A generator that never started does not run its `finally`: release the lock here.
+    if (!this.started) this.abandon();
+    this.started = true;
+    return this.inner.return(value);
+  }
+  throw(e: unknown): IteratorResult<PatchYield, PatchStats> {
+    if (!this.started) this.abandon();
+    this.started = true;
+    return this.inner.throw(e);
+  }
+  [Symbol.iterator](): Generator<PatchYield, PatchStats, void> {
+    return this;
   }
 }

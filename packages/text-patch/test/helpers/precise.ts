@@ -59,6 +59,7 @@ const STACK = (i: number): number => 0x7000000 + i * 0x100000;
 export function precisePort(m: Sim.PreciseMachine): PrecisePort {
   const prof = m.profile.events;
   const declared = new Set<string>();
+  const parkedBefore = new Set<number>();
   const claims: { h: Int3Handler; live: boolean }[] = [];
   const trapCpu = (c: Sim.Cpu): TrapCpu => ({
     id: c.id,
@@ -141,7 +142,10 @@ export function precisePort(m: Sim.PreciseMachine): PrecisePort {
       let stall = 0;
       const b = m.sendIpi((cpu) => {
         parkedAt[cpu.id] = cpu.cycles + prof.ipi;
-        if (m.ends()[cpu.id] === "") {
+        // Running: never ended, or idle only because an earlier stop-machine parked it.
+        const e = m.ends()[cpu.id];
+        if (e === "" || (e === "idle" && parkedBefore.has(cpu.id))) {
+          parkedBefore.add(cpu.id);
           saved[cpu.id] = { rip: cpu.rip, rsp: cpu.reg64(4) };
           m.idle(cpu.id);
         }
