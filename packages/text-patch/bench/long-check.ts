@@ -31,7 +31,15 @@ for (const make of configs) {
   const t0 = performance.now();
   // In chunks, so that progress is visible and a long run can be cut short.
   const chunk = 100_000;
-  const total = { runs: 0, random: 0, exhaustive: 0, complete: false, hazards: {} as Record<string, number>, wrong: 0, incomplete: 0 };
+  const total = {
+    runs: 0,
+    random: 0,
+    exhaustive: 0,
+    complete: false,
+    hazards: {} as Record<string, number>,
+    wrong: 0,
+    incomplete: 0,
+  };
   for (let at = 0; at < N; at += chunk) {
     const r = checkProtocol("int3-batch", sc, {
       random: Math.min(chunk, N - at),
@@ -48,7 +56,9 @@ for (const make of configs) {
     for (const [k, v] of Object.entries(r.hazards)) total.hazards[k] = (total.hazards[k] ?? 0) + v;
     total.wrong += r.wrongResults;
     total.incomplete += r.incomplete;
-    console.log(`${sc.name}: ${total.random} random, hazards ${JSON.stringify(total.hazards)}, wrong ${total.wrong}`);
+    console.log(
+      `${sc.name}: ${total.random} random, hazards ${JSON.stringify(total.hazards)}, wrong ${total.wrong}`,
+    );
   }
   const line = { config: sc.name, ...total, seconds: Math.round((performance.now() - t0) / 1000) };
   appendFileSync(out, `${JSON.stringify(line)}\n`);

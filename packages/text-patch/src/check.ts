@@ -374,7 +374,11 @@ export function unpatchedOutcome(scenario: CheckScenario): string {
  * Returns hazard counts per class, wrong results (outcomes that differ from the unpatched
  * run), and one replayable counterexample per hazard class and for the first wrong result.
  */
-export function checkProtocol(protocol: ProtocolSpec, scenario: CheckScenario, options: CheckOptions = {}): CheckReport {
+export function checkProtocol(
+  protocol: ProtocolSpec,
+  scenario: CheckScenario,
+  options: CheckOptions = {},
+): CheckReport {
   const expected = unpatchedOutcome(scenario);
   const report: CheckReport = {
     protocol: protocolLabel(protocol),
@@ -417,7 +421,8 @@ export function checkProtocol(protocol: ProtocolSpec, scenario: CheckScenario, o
           choices: r.choices.slice(),
           hazard: h,
           outcome: r.outcome,
-          description: r.instance.describe?.(h) ?? `${h.cls} on cpu${h.cpu} at 0x${h.rip.toString(16)}: ${h.detail}`,
+          description:
+            r.instance.describe?.(h) ?? `${h.cls} on cpu${h.cpu} at 0x${h.rip.toString(16)}: ${h.detail}`,
         });
       }
     }

@@ -39,7 +39,7 @@ export {
   type PatchKind,
   wholeInstructions,
 } from "./insn.ts";
-export { type PatchOptions, type PatcherOptions, type SiteRef, TextPatcher } from "./patcher.ts";
+export { type PatcherOptions, type PatchOptions, type SiteRef, TextPatcher } from "./patcher.ts";
 export {
   createWriterLock,
   type Int3Handler,

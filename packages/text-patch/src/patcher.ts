@@ -87,7 +87,11 @@ export class TextPatcher {
   queue(site: SiteRef, newBytes: Uint8Array): void {
     const s: PatchSite = { ...site, new: newBytes };
     if (this.queued.length >= this.maxBatch)
-      throw new PatchError("batch-bound", s.addr, `the batch is full (${this.maxBatch} sites): finish it first`);
+      throw new PatchError(
+        "batch-bound",
+        s.addr,
+        `the batch is full (${this.maxBatch} sites): finish it first`,
+      );
     this.checkLock();
     validateSite(this.port, s);
     for (const q of this.queued)
@@ -152,7 +156,11 @@ export class TextPatcher {
   private checkLock(): void {
     const h = this.port.lock.holder;
     if (h !== undefined)
-      throw new PatchError("one-writer", -1, `another patch is in progress (held by ${h}); one writer at a time`);
+      throw new PatchError(
+        "one-writer",
+        -1,
+        `another patch is in progress (held by ${h}); one writer at a time`,
+      );
   }
 
   private *run(protocol: ProtocolName, plan: PlannedSite[], o: PatchOptions): PatchSteps<PatchStats> {

@@ -78,7 +78,12 @@ export function newStats(protocol: ProtocolName): PatchStats {
  * Split [addr, addr+len) into naturally aligned stores of 1, 2, 4 or 8 bytes, none wider than
  * `width`; calls `store(offset, size)` for each, in address order.
  */
-export function splitStores(addr: number, len: number, width: number, store: (off: number, size: number) => void): void {
+export function splitStores(
+  addr: number,
+  len: number,
+  width: number,
+  store: (off: number, size: number) => void,
+): void {
   let off = 0;
   while (off < len) {
     const a = addr + off;
@@ -182,7 +187,11 @@ export function* int3Batch(
 }
 
 /** Early poke: plain stores, then serialize the patching CPU. Others must not run text. */
-export function* earlyPoke(port: TextPort, plan: readonly PlannedSite[], opts: ProtocolOptions): PatchSteps<PatchStats> {
+export function* earlyPoke(
+  port: TextPort,
+  plan: readonly PlannedSite[],
+  opts: ProtocolOptions,
+): PatchSteps<PatchStats> {
   const st = newStats("early");
   const t0 = port.cycles();
   for (const s of plan.filter(changed)) {
@@ -195,7 +204,11 @@ export function* earlyPoke(port: TextPort, plan: readonly PlannedSite[], opts: P
 }
 
 /** Stop-machine: rendezvous every CPU, store, serialize and release. */
-export function* stopMachine(port: TextPort, plan: readonly PlannedSite[], opts: ProtocolOptions): PatchSteps<PatchStats> {
+export function* stopMachine(
+  port: TextPort,
+  plan: readonly PlannedSite[],
+  opts: ProtocolOptions,
+): PatchSteps<PatchStats> {
   const st = newStats("stop-machine");
   const t0 = port.cycles();
   const sites = plan.filter(changed);
@@ -215,7 +228,11 @@ export function* stopMachine(port: TextPort, plan: readonly PlannedSite[], opts:
 }
 
 /** Naive (unsafe): plain stores while the other CPUs run. */
-export function* naiveWrite(port: TextPort, plan: readonly PlannedSite[], opts: ProtocolOptions): PatchSteps<PatchStats> {
+export function* naiveWrite(
+  port: TextPort,
+  plan: readonly PlannedSite[],
+  opts: ProtocolOptions,
+): PatchSteps<PatchStats> {
   const st = newStats("naive");
   const t0 = port.cycles();
   for (const s of plan.filter(changed)) {

@@ -14,18 +14,18 @@ import {
   createWriterLock,
   emulate,
   Int3Claim,
-  Int3Table,
   type Int3Handler,
+  Int3Table,
   type PatchInsn,
-  type PatchSteps,
   type PatchStats,
+  type PatchSteps,
   splitStores,
   TextPatcher,
   type TextPort,
   type TrapCpu,
 } from "../src/index.ts";
 import { single } from "./helpers/configs.ts";
-import { buildScenario, loadSim, precisePort } from "./helpers/precise.ts";
+import { buildScenario, loadSim } from "./helpers/precise.ts";
 
 /** A port over a flat byte array that records what the protocol does. */
 function recordingPort(size = 0x1000) {
@@ -94,7 +94,14 @@ describe("INT3 batch protocol steps", () => {
       "sync",
     ]);
     expect(mem.subarray(0x100, 0x105)).toEqual(encodeJmp32(0x100, 0x300));
-    expect(st).toMatchObject({ protocol: "int3-batch", sites: 2, syncs: 3, ipis: 12, stores: 7, syncStallCycles: 3 * 4 * 1650 });
+    expect(st).toMatchObject({
+      protocol: "int3-batch",
+      sites: 2,
+      syncs: 3,
+      ipis: 12,
+      stores: 7,
+      syncStallCycles: 3 * 4 * 1650,
+    });
     expect(port.lock.holder).toBeUndefined();
   });
 
@@ -103,7 +110,9 @@ describe("INT3 batch protocol steps", () => {
     // JMP32 -> CALL32 to the same target from the same place: only the first byte changes.
     mem.set(encodeJmp32(0x100, 0x300), 0x100);
     const p = new TextPatcher(port);
-    const st = drain(p.poke({ addr: 0x100, from: 0x100, old: encodeJmp32(0x100, 0x300) }, encodeCall32(0x100, 0x300)));
+    const st = drain(
+      p.poke({ addr: 0x100, from: 0x100, old: encodeJmp32(0x100, 0x300) }, encodeCall32(0x100, 0x300)),
+    );
     expect(log).toEqual(["declare 100+5", "w 100 cc", "sync", "w 100 e8", "sync"]);
     expect(st.syncs).toBe(2);
     // To a new INT3 (a breakpoint): INT3, sync, and nothing else.
@@ -197,7 +206,8 @@ describe("the INT3 handler", () => {
     };
     for (let cc = 0; cc < 16; cc++)
       for (let f = 0; f < 32; f++) {
-        const flags = (f & 1 ? CF : 0) | (f & 2 ? PF : 0) | (f & 4 ? ZF : 0) | (f & 8 ? SF : 0) | (f & 16 ? OF : 0);
+        const flags =
+          (f & 1 ? CF : 0) | (f & 2 ? PF : 0) | (f & 4 ? ZF : 0) | (f & 8 ? SF : 0) | (f & 16 ? OF : 0);
         expect(conditionHolds(cc, flags)).toBe(truth(cc, flags));
         for (const b of [encodeJcc32(cc, at, 0x3000), Uint8Array.of(0x70 + cc, 0x10)]) {
           const c = cpu(at + 1, flags);
@@ -254,7 +264,9 @@ describe("on the precise machine", () => {
     });
     expect(m.run({ choose: () => 0 }, 100_000)).toBe(true);
     expect(m.hazards).toEqual([]);
-    expect(st!.parkedStallCycles).toBeGreaterThanOrEqual(4 * (m.profile.events.ipi + m.profile.events.syncCore));
+    expect(st!.parkedStallCycles).toBeGreaterThanOrEqual(
+      4 * (m.profile.events.ipi + m.profile.events.syncCore),
+    );
     expect(m.read(s.addr, 5)).toEqual(s.new);
   });
 

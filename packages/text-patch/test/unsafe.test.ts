@@ -34,7 +34,9 @@ function judge(p: ProtocolSpec, sc: BuiltScenario, mustFind: string): CheckRepor
   console.log(summary(r));
   expect(r.runsWithHazard[mustFind] ?? 0).toBeGreaterThan(0);
   const cx = r.counterexamples.find((c) => c.what === mustFind)!;
-  console.log(`counterexample (${cx.seed !== undefined ? `seed ${cx.seed}, ` : ""}${cx.choices.length} choices):\n${cx.description}`);
+  console.log(
+    `counterexample (${cx.seed !== undefined ? `seed ${cx.seed}, ` : ""}${cx.choices.length} choices):\n${cx.description}`,
+  );
   const again = replayProtocol(p, sc, cx.choices);
   expect(again.hazards.some((h) => h.cls === mustFind && h.rip === cx.hazard!.rip)).toBe(true);
   return r;

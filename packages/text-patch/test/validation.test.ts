@@ -49,22 +49,33 @@ describe("validation before any write", () => {
   test("boundary: the site is not on an instruction boundary decoded from the known start", () => {
     const s = site(0);
     // From the block start, a site one byte into the NOP5 is inside an instruction.
-    const e = refuses("boundary", (p) => p.poke({ addr: s.addr + 1, from: s.from, old: s.old.subarray(1, 3) }, encodeJmp8(s.addr + 1, s.addr + 3)));
+    const e = refuses("boundary", (p) =>
+      p.poke(
+        { addr: s.addr + 1, from: s.from, old: s.old.subarray(1, 3) },
+        encodeJmp8(s.addr + 1, s.addr + 3),
+      ),
+    );
     expect(e.site).toBe(s.addr + 1);
     // A known start after the site proves nothing.
     refuses("boundary", (p) => p.poke({ ...s, from: s.addr + 1 }, s.new));
     // Inside the `test $1, %cl` (3 bytes) before the Jcc32 site.
     const j = site(3);
-    refuses("boundary", (p) => p.poke({ addr: j.from + 1, from: j.from, old: j.old.subarray(0, 2) }, encodeNop(2)));
+    refuses("boundary", (p) =>
+      p.poke({ addr: j.from + 1, from: j.from, old: j.old.subarray(0, 2) }, encodeNop(2)),
+    );
   });
 
   test("whole-instructions: the replaced range is not whole instructions", () => {
     const s = site(1); // NOP2 followed by inc %eax: 5 bytes cover two instructions
     const { m } = sc.bootMachine();
     const five = m.read(s.addr, 5);
-    refuses("whole-instructions", (p) => p.poke({ addr: s.addr, from: s.from, old: five }, encodeJmp32(s.addr, s.addr + 9)));
+    refuses("whole-instructions", (p) =>
+      p.poke({ addr: s.addr, from: s.from, old: five }, encodeJmp32(s.addr, s.addr + 9)),
+    );
     const n = site(0); // the first 2 bytes of the NOP5: the instruction is longer than the range
-    refuses("whole-instructions", (p) => p.poke({ addr: n.addr, from: n.from, old: n.old.subarray(0, 2) }, encodeJmp8(n.addr, n.addr + 2)));
+    refuses("whole-instructions", (p) =>
+      p.poke({ addr: n.addr, from: n.from, old: n.old.subarray(0, 2) }, encodeJmp8(n.addr, n.addr + 2)),
+    );
   });
 
   test("length: the new instruction is not exactly the replaced length, or not 1/2/5/6 bytes", () => {
@@ -73,7 +84,9 @@ describe("validation before any write", () => {
     refuses("length", (p) => p.poke(s, Uint8Array.of(0xeb, 0x03, 0x90, 0x90, 0x90))); // JMP8 padded with three NOP1s
     refuses("length", (p) => p.poke(s, Uint8Array.of(0xe9, 0, 0, 0))); // a truncated JMP32 of 4 bytes
     const j = site(2); // the jmp2 marker decodes as jmp8 + nop3: 5 bytes, but replace 3 of them
-    refuses("length", (p) => p.poke({ addr: j.addr + 2, from: j.addr + 2, old: j.old.subarray(2) }, encodeNop(3)));
+    refuses("length", (p) =>
+      p.poke({ addr: j.addr + 2, from: j.addr + 2, old: j.old.subarray(2) }, encodeNop(3)),
+    );
   });
 
   test("new-instruction: the handler cannot emulate the new instruction", () => {
@@ -85,37 +98,57 @@ describe("validation before any write", () => {
 
   test("old-bytes: memory does not hold what the caller expected", () => {
     const s = site(0);
-    const e = refuses("old-bytes", (p) => p.poke(s, s.new), (_p, port) => {
-      // Someone else already enabled the site (bypassing the patcher).
-      port.write(s.addr, s.new.subarray(0, 1));
-    });
+    const e = refuses(
+      "old-bytes",
+      (p) => p.poke(s, s.new),
+      (_p, port) => {
+        // Someone else already enabled the site (bypassing the patcher).
+        port.write(s.addr, s.new.subarray(0, 1));
+      },
+    );
     expect(e.message).toMatch(/expected 0f 1f 44 00 00, found e9/);
   });
 
   test("overlap: sites of one batch overlap", () => {
     const s = site(0);
     refuses("overlap", (p) => p.patch([s, s]));
-    refuses("overlap", (p) => p.queue(s, s.new), (p) => p.queue(s, s.new));
+    refuses(
+      "overlap",
+      (p) => p.queue(s, s.new),
+      (p) => p.queue(s, s.new),
+    );
   });
 
   test("batch-bound: more sites than the bound", () => {
     const sites = [site(0), site(1), site(2), site(3)];
     refuses("batch-bound", (p) => p.patch([...sites, site(0)]));
-    refuses("batch-bound", (p) => p.queue(site(0), site(0).new), (p) => {
-      for (const s of sites) p.queue(s, s.new);
-    });
+    refuses(
+      "batch-bound",
+      (p) => p.queue(site(0), site(0).new),
+      (p) => {
+        for (const s of sites) p.queue(s, s.new);
+      },
+    );
   });
 
   test("one-writer: only one patch at a time (another patcher, or this one, holds the lock)", () => {
     const s = site(0);
     const t = site(1);
-    refuses("one-writer", (p) => p.poke(t, t.new), (p) => {
-      const run = p.poke(s, s.new);
-      run.next(); // started: the lock is held until it ends
-    });
-    refuses("one-writer", (_p, port) => new TextPatcher(port, { owner: "probes" }).poke(t, t.new), (_p, port) => {
-      port.lock.tryAcquire("markers");
-    });
+    refuses(
+      "one-writer",
+      (p) => p.poke(t, t.new),
+      (p) => {
+        const run = p.poke(s, s.new);
+        run.next(); // started: the lock is held until it ends
+      },
+    );
+    refuses(
+      "one-writer",
+      (_p, port) => new TextPatcher(port, { owner: "probes" }).poke(t, t.new),
+      (_p, port) => {
+        port.lock.tryAcquire("markers");
+      },
+    );
   });
 
   test("unsafe: unsafe protocols and variants need unsafe: true", () => {
@@ -151,7 +184,9 @@ describe("validation before any write", () => {
   });
 
   test("unreadable: the site is not mapped", () => {
-    refuses("unreadable", (p) => p.poke({ addr: 0x900000, from: 0x900000, old: encodeNop(5) }, encodeJmp32(0x900000, 0x900010)));
+    refuses("unreadable", (p) =>
+      p.poke({ addr: 0x900000, from: 0x900000, old: encodeNop(5) }, encodeJmp32(0x900000, 0x900010)),
+    );
   });
 
   test("the accepted forms pass: padded JMP, canonical NOPs, INT3, RET", () => {

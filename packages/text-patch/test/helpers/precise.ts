@@ -11,13 +11,13 @@
 import { join } from "node:path";
 import type * as Sim from "@xmc/cpu-sim";
 import {
+  decode,
   encodeCall32,
   encodeJcc32,
   encodeJmp8,
   encodeJmp32,
   encodeNop,
   formatAtt,
-  decode,
   Instruction,
 } from "@xmc/x86-decode";
 import {
@@ -38,7 +38,9 @@ import { Emitter } from "./asm.ts";
 
 /** cpu-sim, loaded from its bundle. */
 export async function loadSim(): Promise<typeof Sim> {
-  return (await import(join(import.meta.dirname, "../../node_modules/@xmc/cpu-sim/dist/index.js"))) as typeof Sim;
+  return (await import(
+    join(import.meta.dirname, "../../node_modules/@xmc/cpu-sim/dist/index.js")
+  )) as typeof Sim;
 }
 
 /** A port over a PreciseMachine, with the adapter's own bookkeeping. */
