@@ -145,6 +145,8 @@ export class Cpu {
   fault: unknown = undefined;
   /** Index within the running block of the instruction that threw (exec/block.ts). */
   blockFault = 0;
+  /** Instructions the running block completed in earlier iterations when one threw. */
+  blockDone = 0;
   /** The instruction that faulted, when known. */
   faultUop: unknown = undefined;
 

@@ -172,10 +172,8 @@ export class Memory {
     return pg;
   }
 
-  /** The view of the page of a guest read. */
+  /** The view of the page of a guest read (after a TLB miss). */
   private rv(addr: number): DataView {
-    const i = (addr >>> 12) & (TLB_SIZE - 1);
-    if (this.rTag[i] === addr - (addr & (PAGE_SIZE - 1))) return this.rView[i]!;
     return this.readPage(addr, false).view;
   }
 
@@ -194,32 +192,50 @@ export class Memory {
     return pg;
   }
 
-  /** The view of the page of a guest write. */
-  private wv(addr: number): DataView {
-    const i = (addr >>> 12) & (TLB_SIZE - 1);
-    if (this.wTag[i] === addr - (addr & (PAGE_SIZE - 1))) return this.wView[i]!;
-    return this.writePage(addr).view;
-  }
+  // The accessors: a TLB hit (tag = the address minus its page offset) and an access that does
+  // not cross the page is the fast path; everything else (miss, crossing, fault) the slow one.
 
   /** Guest read of one byte. */
   read8(addr: number): number {
-    return this.rv(addr).getUint8(addr & (PAGE_SIZE - 1));
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.rTag[i] === addr - o) return this.rView[i]!.getUint8(o);
+    return this.rv(addr).getUint8(o);
   }
   /** Guest read of 16 bits (little-endian). */
   read16(addr: number): number {
-    const o = addr & (PAGE_SIZE - 1);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.rTag[i] === addr - o && o <= 4094) return this.rView[i]!.getUint16(o, true);
+    return this.read16slow(addr, o);
+  }
+  private read16slow(addr: number, o: number): number {
     if (o <= PAGE_SIZE - 2) return this.rv(addr).getUint16(o, true);
     return this.read8(addr) | (this.read8(addr + 1) << 8);
   }
   /** Guest read of 32 bits as a signed int32 (use `>>> 0` for unsigned). */
   read32(addr: number): number {
-    const o = addr & (PAGE_SIZE - 1);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.rTag[i] === addr - o && o <= 4092) return this.rView[i]!.getInt32(o, true);
+    return this.read32slow(addr, o);
+  }
+  private read32slow(addr: number, o: number): number {
     if (o <= PAGE_SIZE - 4) return this.rv(addr).getInt32(o, true);
     return this.read16(addr) | (this.read16(addr + 2) << 16);
   }
   /** Guest read of 64 bits: returns the low 32 bits (int32), high 32 bits in {@link hi}. */
   read64(addr: number): number {
-    const o = addr & (PAGE_SIZE - 1);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.rTag[i] === addr - o && o <= 4088) {
+      const v = this.rView[i]!;
+      this.hi = v.getInt32(o + 4, true);
+      return v.getInt32(o, true);
+    }
+    return this.read64slow(addr, o);
+  }
+  private read64slow(addr: number, o: number): number {
     if (o <= PAGE_SIZE - 8) {
       const v = this.rv(addr);
       this.hi = v.getInt32(o + 4, true);
@@ -231,12 +247,20 @@ export class Memory {
   }
   /** Guest write of one byte. */
   write8(addr: number, v: number): void {
-    this.wv(addr).setUint8(addr & (PAGE_SIZE - 1), v);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.wTag[i] === addr - o) this.wView[i]!.setUint8(o, v);
+    else this.writePage(addr).view.setUint8(o, v);
   }
   /** Guest write of 16 bits. */
   write16(addr: number, v: number): void {
-    const o = addr & (PAGE_SIZE - 1);
-    if (o <= PAGE_SIZE - 2) this.wv(addr).setUint16(o, v & 0xffff, true);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.wTag[i] === addr - o && o <= 4094) this.wView[i]!.setUint16(o, v & 0xffff, true);
+    else this.write16slow(addr, o, v);
+  }
+  private write16slow(addr: number, o: number, v: number): void {
+    if (o <= PAGE_SIZE - 2) this.writePage(addr).view.setUint16(o, v & 0xffff, true);
     else {
       this.writePage(addr);
       this.writePage(addr + 1);
@@ -246,8 +270,13 @@ export class Memory {
   }
   /** Guest write of 32 bits. */
   write32(addr: number, v: number): void {
-    const o = addr & (PAGE_SIZE - 1);
-    if (o <= PAGE_SIZE - 4) this.wv(addr).setInt32(o, v | 0, true);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.wTag[i] === addr - o && o <= 4092) this.wView[i]!.setInt32(o, v | 0, true);
+    else this.write32slow(addr, o, v);
+  }
+  private write32slow(addr: number, o: number, v: number): void {
+    if (o <= PAGE_SIZE - 4) this.writePage(addr).view.setInt32(o, v | 0, true);
     else {
       // Check both pages before writing anything (a faulting store writes nothing).
       this.writePage(addr);
@@ -257,9 +286,17 @@ export class Memory {
   }
   /** Guest write of 64 bits given as two 32-bit halves. */
   write64(addr: number, lo: number, hi: number): void {
-    const o = addr & (PAGE_SIZE - 1);
+    const o = addr & 4095;
+    const i = (addr >>> 12) & 255;
+    if (this.wTag[i] === addr - o && o <= 4088) {
+      const v = this.wView[i]!;
+      v.setInt32(o, lo | 0, true);
+      v.setInt32(o + 4, hi | 0, true);
+    } else this.write64slow(addr, o, lo, hi);
+  }
+  private write64slow(addr: number, o: number, lo: number, hi: number): void {
     if (o <= PAGE_SIZE - 8) {
-      const v = this.wv(addr);
+      const v = this.writePage(addr).view;
       v.setInt32(o, lo | 0, true);
       v.setInt32(o + 4, hi | 0, true);
     } else {

@@ -21,9 +21,13 @@ import { BRANCH } from "./branch.ts";
 import { STRING } from "./string.ts";
 import { SYSTEM } from "./system.ts";
 
-/** A compiled block: `run` executes up to `uops.length` instructions, returns how many completed. */
+/**
+ * A compiled block: `run` executes its instructions (over and over when it is a loop, while at
+ * most `left` instructions) and returns how many completed; the last one is
+ * `uops[(count - 1) % uops.length]`.
+ */
 export interface Block {
-  run: (c: Cpu, cache: CodeCache, gen: number) => number;
+  run: (c: Cpu, cache: CodeCache, gen: number, left: number) => number;
   uops: Uop[];
 }
 
@@ -31,6 +35,8 @@ export interface Block {
 export const BLOCK_THRESHOLD = 48;
 /** Longest block. */
 const MAX_LEN = 64;
+/** Instructions per generated function (see buildBlock). */
+const CHUNK: number = Number(globalThis.process?.env?.XMC_CHUNK ?? 5);
 
 /** Control transfers: included as a block's last instruction. */
 const ENDS = new Set(Object.keys(BRANCH));
@@ -63,23 +69,46 @@ export function buildBlock(head: Uop, cache: CodeCache): Block | null {
   if (uops.length < 2) return null;
   const names: string[] = [];
   const values: unknown[] = [];
-  let body = "let i = 0;\ntry {\n";
-  const last = uops.length - 1;
-  for (let k = 0; k <= last; k++) {
-    const x = uops[k]!;
-    const name = formName(x.form);
-    names.push(`f${k}`, `u${k}`);
-    values.push(x.fn, x);
-    let s = `i = ${k};`;
-    // Specialised handlers never read RIP; the last instruction may branch (sets RIP itself).
-    if (!x.spec || k === last) s += ` c.rip = ${x.next};`;
-    s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
-    if (k !== last && mayStore(x, name)) s += ` if (cache.gen !== g) { c.rip = ${x.next}; return ${k + 1}; }`;
-    body += `${s}\n`;
+  const len = uops.length;
+  const last = len - 1;
+  // A block whose last instruction jumps back to its head (an inner loop) iterates inside its
+  // function while the budget allows.
+  const loops = uops[last]!.target === head.ip && ENDS.has(formName(uops[last]!.form));
+  // Instructions in chunks of CHUNK, one function each (V8 inlines only so much into one
+  // function); a chunk returns 0 when it completed, else (after a store into cached code) the
+  // number of the block's instructions completed, with RIP set after the last one.
+  const chunks: string[] = [];
+  let calls = "";
+  for (let k0 = 0; k0 <= last; k0 += CHUNK) {
+    let body = "";
+    const k1 = Math.min(k0 + CHUNK, len);
+    for (let k = k0; k < k1; k++) {
+      const x = uops[k]!;
+      const name = formName(x.form);
+      names.push(`f${k}`, `u${k}`);
+      values.push(x.fn, x);
+      let s = `i = ${k};`;
+      // Specialised handlers never read RIP; the last instruction may branch (sets RIP itself).
+      if (!x.spec || k === last) s += ` c.rip = ${x.next};`;
+      s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
+      if (k !== last && mayStore(x, name))
+        s += ` if (cache.gen !== g) { c.rip = ${x.next}; return ${k + 1}; }`;
+      body += `${s}\n`;
+    }
+    const j = chunks.length;
+    chunks.push(
+      `function c${j}(c, cache, g) {\nlet i = ${k0};\ntry {\n${body}return 0;\n} catch (e) {\nc.blockFault = i;\nthrow e;\n}\n}\n`,
+    );
+    calls += `k = c${j}(c, cache, g);\nif (k !== 0) return n + k;\n`;
   }
-  body += `return ${uops.length};\n} catch (e) { c.blockFault = i; throw e; }`;
+  const text = loops
+    ? `for (;;) {\n${calls}n += ${len};\nif (c.rip !== ${head.ip} || n + ${len} > left) return n;\n}`
+    : `${calls}return ${len};`;
   const id = `b${(serial++).toString(36)}_${head.ip.toString(16)}`;
   // A generated dispatcher of existing handlers: no guest data enters the source text.
-  const make = new Function(...names, `return function ${id}(c, cache, g) {\n${body}\n};`);
+  const make = new Function(
+    ...names,
+    `${chunks.join("")}return function ${id}(c, cache, g, left) {\nlet n = 0;\nlet k = 0;\ntry {\n${text}\n} catch (e) {\nc.blockDone = n;\nthrow e;\n}\n};`,
+  );
   return { run: make(...values), uops };
 }

@@ -15,6 +15,7 @@
  * @module
  */
 import { type Cpu, FL, LF } from "../cpu.ts";
+import type { Memory } from "../memory.ts";
 import { ea } from "../ops.ts";
 import { type Handler, K, type Uop } from "../uop.ts";
 
@@ -24,43 +25,53 @@ const ADDR_LIMIT = 2 ** 47;
 
 // ---- memory operands --------------------------------------------------------------------------
 
-/** Address computation of a memory operand: the generic `ea`, a constant, or base/index inline. */
-const M_GENERIC = 0;
-const M_CONST = 1;
-const M_BASE_INDEX = 2;
-
-function memMode(u: Uop): number {
-  if (u.mSeg !== -1) return M_GENERIC;
-  if (u.mAbs >= 0) return u.mAbs < ADDR_LIMIT ? M_CONST : M_GENERIC;
-  if (u.asize !== 8 || u.mBase < -1 || u.mIndex < -1) return M_GENERIC;
-  if (u.mDisp < -2147483648 || u.mDisp > 2147483647) return M_GENERIC;
-  return M_BASE_INDEX;
-}
+/** Computes the effective address of a uop's memory operand, as `ea` does. */
+type Ea = (c: Cpu, x: Uop) => number;
 
 /**
- * The effective address of `x` (as `ea` computes it) for mode `mm`: base/index registers within
- * ±2^47 summed as doubles (exact), anything unusual (large registers, a non-canonical result
- * that faults) recomputed by `ea`.
+ * An address function for `u`'s memory operand, specialised for its shape: a RIP-relative
+ * address is a constant; base and/or index registers in 64-bit mode are summed inline as
+ * doubles (exact while each register is within ±2^47, the common case); anything unusual (large
+ * registers, a result that is not canonical and must fault, segments, 32-bit addressing) goes
+ * through the generic `ea`.
  */
-function addr(c: Cpu, x: Uop, mm: number, abs: number, b: number, i: number, s: number, d: number): number {
-  if (mm === M_BASE_INDEX) {
-    const R = c.regs;
-    let a = d;
-    if (b >= 0) {
-      const h = R[2 * b + 1]!;
-      if (h >= 0x8000 || h < -0x8000) return ea(c, x);
-      a += h * TWO32 + (R[2 * b]! >>> 0);
-    }
-    if (i >= 0) {
-      const h = R[2 * i + 1]!;
-      if (h >= 0x8000 || h < -0x8000) return ea(c, x);
-      a += (h * TWO32 + (R[2 * i]! >>> 0)) * s;
-    }
-    if (a < 0 || a >= ADDR_LIMIT) return ea(c, x);
-    return a;
+function eaFor(u: Uop): Ea {
+  if (u.mSeg !== -1) return ea;
+  if (u.mAbs >= 0) {
+    const A = u.mAbs;
+    return A < ADDR_LIMIT ? () => A : ea;
   }
-  if (mm === M_CONST) return abs;
-  return ea(c, x);
+  if (u.asize !== 8 || u.mBase < -1 || u.mIndex < -1) return ea;
+  if (u.mDisp < -2147483648 || u.mDisp > 2147483647) return ea;
+  const DISP = u.mDisp;
+  const B = 2 * u.mBase;
+  const I = 2 * u.mIndex;
+  const SC = u.mScale;
+  if (u.mBase >= 0 && u.mIndex < 0)
+    return (c, x) => {
+      const R = c.regs;
+      const h = R[B + 1]!;
+      const a = DISP + (h * TWO32 + (R[B]! >>> 0));
+      return h >= 0x8000 || h < -0x8000 || a < 0 || a >= ADDR_LIMIT ? ea(c, x) : a;
+    };
+  if (u.mBase >= 0)
+    return (c, x) => {
+      const R = c.regs;
+      const h = R[B + 1]!;
+      const hi = R[I + 1]!;
+      const a = DISP + (h * TWO32 + (R[B]! >>> 0)) + (hi * TWO32 + (R[I]! >>> 0)) * SC;
+      return h >= 0x8000 || h < -0x8000 || hi >= 0x8000 || hi < -0x8000 || a < 0 || a >= ADDR_LIMIT
+        ? ea(c, x)
+        : a;
+    };
+  if (u.mIndex >= 0)
+    return (c, x) => {
+      const R = c.regs;
+      const hi = R[I + 1]!;
+      const a = DISP + (hi * TWO32 + (R[I]! >>> 0)) * SC;
+      return hi >= 0x8000 || hi < -0x8000 || a < 0 || a >= ADDR_LIMIT ? ea(c, x) : a;
+    };
+  return DISP >= 0 ? () => DISP : ea;
 }
 
 /** Byte register read (AL..R15B, or AH..BH when `h`). */
@@ -85,63 +96,44 @@ const OR = 4;
 const XOR = 5;
 const TEST = 6;
 
-/**
- * 32-bit ALU on int32 operands → int32 result, flags recorded lazily. Only the fields the flag
- * computation reads for the kind are written (a logic result needs just the result).
- */
-function alu4(c: Cpu, op: number, a: number, b: number): number {
-  let r: number;
-  if (op === ADD) {
-    r = (a + b) | 0;
-    c.lfOp = LF.Add;
-    c.lfA = a;
-    c.lfB = b;
-  } else if (op === SUB || op === CMP) {
-    r = (a - b) | 0;
-    c.lfOp = LF.Sub;
-    c.lfA = a;
-    c.lfB = b;
-  } else {
-    r = op === AND || op === TEST ? a & b : op === OR ? a | b : a ^ b;
-    c.lfOp = LF.Logic;
-  }
+// One small function per operation (chosen when the uop is specialised, so that V8 inlines just
+// that operation): 32-bit ones take int32 operands and return the int32 result; 64-bit ones take
+// halves and return the low half with the high half in c.hi. Flags are recorded lazily, writing
+// only the fields the flag computation reads for the kind (a logic result needs the result only).
+
+type Alu4 = (c: Cpu, a: number, b: number) => number;
+type Alu8 = (c: Cpu, a: number, ah: number, b: number, bh: number) => number;
+
+function add4(c: Cpu, a: number, b: number): number {
+  const r = (a + b) | 0;
+  c.lfOp = LF.Add;
+  c.lfSize = 4;
+  c.lfA = a;
+  c.lfB = b;
+  c.lfR = r;
+  return r;
+}
+function sub4(c: Cpu, a: number, b: number): number {
+  const r = (a - b) | 0;
+  c.lfOp = LF.Sub;
+  c.lfSize = 4;
+  c.lfA = a;
+  c.lfB = b;
+  c.lfR = r;
+  return r;
+}
+function logic4(c: Cpu, r: number): number {
+  c.lfOp = LF.Logic;
   c.lfSize = 4;
   c.lfR = r;
   return r;
 }
+const and4: Alu4 = (c, a, b) => logic4(c, a & b);
+const or4: Alu4 = (c, a, b) => logic4(c, a | b);
+const xor4: Alu4 = (c, a, b) => logic4(c, a ^ b);
 
-/** 64-bit ALU on halves; returns the low half, the high half in c.hi. */
-function alu8(c: Cpu, op: number, a: number, ah: number, b: number, bh: number): number {
-  let r: number;
-  let rh: number;
-  if (op === ADD) {
-    const s = (a >>> 0) + (b >>> 0);
-    r = s | 0;
-    rh = (ah + bh + (s > 0xffffffff ? 1 : 0)) | 0;
-    c.lfOp = LF.Add;
-  } else if (op === SUB || op === CMP) {
-    const d = (a >>> 0) - (b >>> 0);
-    r = d | 0;
-    rh = (ah - bh - (d < 0 ? 1 : 0)) | 0;
-    c.lfOp = LF.Sub;
-  } else {
-    if (op === AND || op === TEST) {
-      r = a & b;
-      rh = ah & bh;
-    } else if (op === OR) {
-      r = a | b;
-      rh = ah | bh;
-    } else {
-      r = a ^ b;
-      rh = ah ^ bh;
-    }
-    c.lfOp = LF.Logic;
-    c.lfSize = 8;
-    c.lfR = r;
-    c.lfRh = rh;
-    c.hi = rh;
-    return r;
-  }
+function arith8(c: Cpu, op: LF, a: number, ah: number, b: number, bh: number, r: number, rh: number): number {
+  c.lfOp = op;
   c.lfSize = 8;
   c.lfA = a;
   c.lfAh = ah;
@@ -152,6 +144,28 @@ function alu8(c: Cpu, op: number, a: number, ah: number, b: number, bh: number):
   c.hi = rh;
   return r;
 }
+function add8(c: Cpu, a: number, ah: number, b: number, bh: number): number {
+  const s = (a >>> 0) + (b >>> 0);
+  return arith8(c, LF.Add, a, ah, b, bh, s | 0, (ah + bh + (s > 0xffffffff ? 1 : 0)) | 0);
+}
+function sub8(c: Cpu, a: number, ah: number, b: number, bh: number): number {
+  const d = (a >>> 0) - (b >>> 0);
+  return arith8(c, LF.Sub, a, ah, b, bh, d | 0, (ah - bh - (d < 0 ? 1 : 0)) | 0);
+}
+function logic8(c: Cpu, r: number, rh: number): number {
+  c.lfOp = LF.Logic;
+  c.lfSize = 8;
+  c.lfR = r;
+  c.lfRh = rh;
+  c.hi = rh;
+  return r;
+}
+const and8: Alu8 = (c, a, ah, b, bh) => logic8(c, a & b, ah & bh);
+const or8: Alu8 = (c, a, ah, b, bh) => logic8(c, a | b, ah | bh);
+const xor8: Alu8 = (c, a, ah, b, bh) => logic8(c, a ^ b, ah ^ bh);
+
+const ALU4: Alu4[] = [add4, sub4, sub4, and4, or4, xor4, and4];
+const ALU8: Alu8[] = [add8, sub8, sub8, and8, or8, xor8, and8];
 
 /** 8/16-bit ALU on masked operands (`m` the mask): result masked, flags as alu.ts records them. */
 function aluSmall(c: Cpu, op: number, size: number, m: number, a: number, b: number): number {
@@ -175,6 +189,8 @@ function aluSmall(c: Cpu, op: number, size: number, m: number, a: number, b: num
 
 function aluHandler(op: number, u: Uop): Handler | undefined {
   const OP = op;
+  const F4 = ALU4[op]!;
+  const F8 = ALU8[op]!;
   const size = u.s0;
   const WRITE = op !== CMP && op !== TEST;
   const D = 2 * u.r0;
@@ -183,12 +199,7 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
   const H1 = u.h1;
   const IB = u.immLo | 0;
   const IBH = u.immHi | 0;
-  const MM = memMode(u);
-  const MA = u.mAbs;
-  const MB = u.mBase;
-  const MI = u.mIndex;
-  const MS = u.mScale;
-  const MD = u.mDisp;
+  const EA = eaFor(u);
   if (size === 1 || size === 2) {
     // Registers (a high-byte register too), memory and immediates; the generic path for the rest.
     const M = size === 1 ? 0xff : 0xffff;
@@ -210,14 +221,14 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         };
       if (k0 === K.Gpr)
         return (c, x) => {
-          const b = c.mem.read8(addr(c, x, MM, MA, MB, MI, MS, MD));
+          const b = c.mem.read8(EA(c, x));
           const r = aluSmall(c, OP, 1, 0xff, getB(c, D >> 1, H0), b);
           if (WRITE) setB(c, D >> 1, H0, r);
         };
       if (k1 === K.Mem) return undefined;
       const FROM_IMM = k1 === K.Imm;
       return (c, x) => {
-        const a = addr(c, x, MM, MA, MB, MI, MS, MD);
+        const a = EA(c, x);
         const m = c.mem;
         const r = aluSmall(c, OP, 1, 0xff, m.read8(a), FROM_IMM ? IM : getB(c, S >> 1, H1));
         if (WRITE) m.write8(a, r);
@@ -231,7 +242,7 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         aluSmall(c, OP, 2, M, c.regs[D]! & M, FROM_IMM ? IM : c.regs[S]! & M);
       };
     return (c, x) => {
-      const a = c.mem.read16(addr(c, x, MM, MA, MB, MI, MS, MD));
+      const a = c.mem.read16(EA(c, x));
       aluSmall(c, OP, 2, M, a, FROM_IMM ? IM : c.regs[S]! & M);
     };
   }
@@ -242,7 +253,7 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         if (!WRITE)
           return (c) => {
             const R = c.regs;
-            alu4(c, OP, R[D]!, R[S]!);
+            F4(c, R[D]!, R[S]!);
           };
         if (OP === XOR && D === S)
           return (c) => {
@@ -256,43 +267,43 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
           };
         return (c) => {
           const R = c.regs;
-          R[D] = alu4(c, OP, R[D]!, R[S]!);
+          R[D] = F4(c, R[D]!, R[S]!);
           R[D + 1] = 0;
         };
       }
       if (!WRITE)
         return (c) => {
           const R = c.regs;
-          alu8(c, OP, R[D]!, R[D + 1]!, R[S]!, R[S + 1]!);
+          F8(c, R[D]!, R[D + 1]!, R[S]!, R[S + 1]!);
         };
       return (c) => {
         const R = c.regs;
-        R[D] = alu8(c, OP, R[D]!, R[D + 1]!, R[S]!, R[S + 1]!);
+        R[D] = F8(c, R[D]!, R[D + 1]!, R[S]!, R[S + 1]!);
         R[D + 1] = c.hi;
       };
     }
     if (u.k1 === K.Imm) {
       if (size === 4) {
-        if (!WRITE) return (c) => alu4(c, OP, c.regs[D]!, IB);
+        if (!WRITE) return (c) => F4(c, c.regs[D]!, IB);
         return (c) => {
           const R = c.regs;
-          R[D] = alu4(c, OP, R[D]!, IB);
+          R[D] = F4(c, R[D]!, IB);
           R[D + 1] = 0;
         };
       }
-      if (!WRITE) return (c) => alu8(c, OP, c.regs[D]!, c.regs[D + 1]!, IB, IBH);
+      if (!WRITE) return (c) => F8(c, c.regs[D]!, c.regs[D + 1]!, IB, IBH);
       return (c) => {
         const R = c.regs;
-        R[D] = alu8(c, OP, R[D]!, R[D + 1]!, IB, IBH);
+        R[D] = F8(c, R[D]!, R[D + 1]!, IB, IBH);
         R[D + 1] = c.hi;
       };
     }
     if (u.k1 === K.Mem && u.s1 === size) {
       if (size === 4)
         return (c, x) => {
-          const b = c.mem.read32(addr(c, x, MM, MA, MB, MI, MS, MD));
+          const b = c.mem.read32(EA(c, x));
           const R = c.regs;
-          const r = alu4(c, OP, R[D]!, b);
+          const r = F4(c, R[D]!, b);
           if (WRITE) {
             R[D] = r;
             R[D + 1] = 0;
@@ -300,9 +311,9 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         };
       return (c, x) => {
         const m = c.mem;
-        const b = m.read64(addr(c, x, MM, MA, MB, MI, MS, MD));
+        const b = m.read64(EA(c, x));
         const R = c.regs;
-        const r = alu8(c, OP, R[D]!, R[D + 1]!, b, m.hi);
+        const r = F8(c, R[D]!, R[D + 1]!, b, m.hi);
         if (WRITE) {
           R[D] = r;
           R[D + 1] = c.hi;
@@ -314,17 +325,17 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
     const FROM_IMM = u.k1 === K.Imm;
     if (size === 4)
       return (c, x) => {
-        const a = addr(c, x, MM, MA, MB, MI, MS, MD);
+        const a = EA(c, x);
         const m = c.mem;
-        const r = alu4(c, OP, m.read32(a), FROM_IMM ? IB : c.regs[S]!);
+        const r = F4(c, m.read32(a), FROM_IMM ? IB : c.regs[S]!);
         if (WRITE) m.write32(a, r);
       };
     return (c, x) => {
-      const a = addr(c, x, MM, MA, MB, MI, MS, MD);
+      const a = EA(c, x);
       const m = c.mem;
       const lo = m.read64(a);
       const hi = m.hi;
-      const r = FROM_IMM ? alu8(c, OP, lo, hi, IB, IBH) : alu8(c, OP, lo, hi, c.regs[S]!, c.regs[S + 1]!);
+      const r = FROM_IMM ? F8(c, lo, hi, IB, IBH) : F8(c, lo, hi, c.regs[S]!, c.regs[S + 1]!);
       if (WRITE) m.write64(a, r, c.hi);
     };
   }
@@ -339,24 +350,17 @@ function movHandler(u: Uop): Handler | undefined {
   const H0 = u.h0;
   const S = 2 * u.r1;
   const H1 = u.h1;
-  const MM = memMode(u);
-  const MA = u.mAbs;
-  const MB = u.mBase;
-  const MI = u.mIndex;
-  const MS = u.mScale;
-  const MD = u.mDisp;
+  const EA = eaFor(u);
   const LO = u.immLo | 0;
   const HI = u.immHi | 0;
   if (size === 1) {
     if (u.k0 === K.Gpr) {
       if (u.k1 === K.Gpr) return (c) => setB(c, D >> 1, H0, getB(c, S >> 1, H1));
       if (u.k1 === K.Imm) return (c) => setB(c, D >> 1, H0, LO);
-      if (u.k1 === K.Mem)
-        return (c, x) => setB(c, D >> 1, H0, c.mem.read8(addr(c, x, MM, MA, MB, MI, MS, MD)));
+      if (u.k1 === K.Mem) return (c, x) => setB(c, D >> 1, H0, c.mem.read8(EA(c, x)));
     } else if (u.k0 === K.Mem) {
-      if (u.k1 === K.Gpr)
-        return (c, x) => c.mem.write8(addr(c, x, MM, MA, MB, MI, MS, MD), getB(c, S >> 1, H1));
-      if (u.k1 === K.Imm) return (c, x) => c.mem.write8(addr(c, x, MM, MA, MB, MI, MS, MD), LO);
+      if (u.k1 === K.Gpr) return (c, x) => c.mem.write8(EA(c, x), getB(c, S >> 1, H1));
+      if (u.k1 === K.Imm) return (c, x) => c.mem.write8(EA(c, x), LO);
     }
     return undefined;
   }
@@ -387,13 +391,13 @@ function movHandler(u: Uop): Handler | undefined {
       if (size === 8)
         return (c, x) => {
           const m = c.mem;
-          const lo = m.read64(addr(c, x, MM, MA, MB, MI, MS, MD));
+          const lo = m.read64(EA(c, x));
           const R = c.regs;
           R[D] = lo;
           R[D + 1] = m.hi;
         };
       return (c, x) => {
-        const v = c.mem.read32(addr(c, x, MM, MA, MB, MI, MS, MD));
+        const v = c.mem.read32(EA(c, x));
         const R = c.regs;
         R[D] = v;
         R[D + 1] = 0;
@@ -405,13 +409,13 @@ function movHandler(u: Uop): Handler | undefined {
       if (size === 8)
         return (c, x) => {
           const R = c.regs;
-          c.mem.write64(addr(c, x, MM, MA, MB, MI, MS, MD), R[S]!, R[S + 1]!);
+          c.mem.write64(EA(c, x), R[S]!, R[S + 1]!);
         };
-      return (c, x) => c.mem.write32(addr(c, x, MM, MA, MB, MI, MS, MD), c.regs[S]!);
+      return (c, x) => c.mem.write32(EA(c, x), c.regs[S]!);
     }
     if (u.k1 === K.Imm) {
-      if (size === 8) return (c, x) => c.mem.write64(addr(c, x, MM, MA, MB, MI, MS, MD), LO, HI);
-      return (c, x) => c.mem.write32(addr(c, x, MM, MA, MB, MI, MS, MD), LO);
+      if (size === 8) return (c, x) => c.mem.write64(EA(c, x), LO, HI);
+      return (c, x) => c.mem.write32(EA(c, x), LO);
     }
   }
   return undefined;
@@ -423,7 +427,7 @@ function extendHandler(signed: boolean, u: Uop): Handler | undefined {
   const from = u.s1;
   if ((size !== 4 && size !== 8) || u.k0 !== K.Gpr || (from !== 1 && from !== 2 && from !== 4))
     return undefined;
-  if (u.k1 !== K.Gpr && u.k1 !== K.Mem) return undefined;
+  if ((u.k1 !== K.Gpr && u.k1 !== K.Mem) || (!signed && from === 4)) return undefined;
   const SIGNED = signed;
   const WIDE = size === 8;
   const FROM = from;
@@ -431,31 +435,56 @@ function extendHandler(signed: boolean, u: Uop): Handler | undefined {
   const D = 2 * u.r0;
   const S = 2 * u.r1;
   const H1 = u.h1;
-  const MM = memMode(u);
-  const MA = u.mAbs;
-  const MB = u.mBase;
-  const MI = u.mIndex;
-  const MS = u.mScale;
-  const MD = u.mDisp;
-  const put = (c: Cpu, v: number): void => {
-    const R = c.regs;
-    if (SIGNED) {
-      const s = SH === 0 ? v | 0 : (v << SH) >> SH;
-      R[D] = s;
-      R[D + 1] = WIDE ? s >> 31 : 0;
-    } else {
+  const EA = eaFor(u);
+  if (u.k1 === K.Gpr) {
+    if (!SIGNED) {
+      if (FROM === 1)
+        return (c) => {
+          const R = c.regs;
+          R[D] = getB(c, S >> 1, H1);
+          R[D + 1] = 0;
+        };
+      return (c) => {
+        const R = c.regs;
+        R[D] = R[S]! & 0xffff;
+        R[D + 1] = 0;
+      };
+    }
+    const src = FROM === 1 ? (c: Cpu) => getB(c, S >> 1, H1) : (c: Cpu) => c.regs[S]!;
+    return (c) => {
+      const R = c.regs;
+      const v = (src(c) << SH) >> SH;
+      R[D] = v;
+      R[D + 1] = WIDE ? v >> 31 : 0;
+    };
+  }
+  if (!SIGNED) {
+    if (FROM === 1)
+      return (c, x) => {
+        const v = c.mem.read8(EA(c, x));
+        const R = c.regs;
+        R[D] = v;
+        R[D + 1] = 0;
+      };
+    return (c, x) => {
+      const v = c.mem.read16(EA(c, x));
+      const R = c.regs;
       R[D] = v;
       R[D + 1] = 0;
-    }
-  };
-  if (u.k1 === K.Gpr) {
-    if (FROM === 1) return (c) => put(c, getB(c, S >> 1, H1));
-    if (FROM === 2) return (c) => put(c, c.regs[S]! & 0xffff);
-    return (c) => put(c, c.regs[S]!);
+    };
   }
-  if (FROM === 1) return (c, x) => put(c, c.mem.read8(addr(c, x, MM, MA, MB, MI, MS, MD)));
-  if (FROM === 2) return (c, x) => put(c, c.mem.read16(addr(c, x, MM, MA, MB, MI, MS, MD)));
-  return (c, x) => put(c, c.mem.read32(addr(c, x, MM, MA, MB, MI, MS, MD)));
+  const rd =
+    FROM === 1
+      ? (m: Memory, a: number) => m.read8(a)
+      : FROM === 2
+        ? (m: Memory, a: number) => m.read16(a)
+        : (m: Memory, a: number) => m.read32(a);
+  return (c, x) => {
+    const v = (rd(c.mem, EA(c, x)) << SH) >> SH;
+    const R = c.regs;
+    R[D] = v;
+    R[D + 1] = WIDE ? v >> 31 : 0;
+  };
 }
 
 /** LEA into a 32/64-bit register with 64-bit addressing (move.ts `leaExact`). */
@@ -566,15 +595,10 @@ function imulHandler(three: boolean, u: Uop): Handler | undefined {
   const THREE = three;
   const IB = u.immLo | 0;
   const FROM_MEM = u.k1 === K.Mem;
-  const MM = memMode(u);
-  const MA = u.mAbs;
-  const MB = u.mBase;
-  const MI = u.mIndex;
-  const MS = u.mScale;
-  const MD = u.mDisp;
+  const EA = eaFor(u);
   return (c, x) => {
     const R = c.regs;
-    const src = FROM_MEM ? c.mem.read32(addr(c, x, MM, MA, MB, MI, MS, MD)) : R[S]!;
+    const src = FROM_MEM ? c.mem.read32(EA(c, x)) : R[S]!;
     const a = THREE ? src : R[D]!;
     const b = THREE ? IB : src;
     const p = a * b; // |p| < 2^62: the range test is exact even where p is rounded
@@ -585,126 +609,120 @@ function imulHandler(three: boolean, u: Uop): Handler | undefined {
   };
 }
 
-/** SHL/SHR/SAR of a 32/64-bit register by an immediate (or 1). */
+/** SHL/SHR/SAR of a 32/64-bit register by an immediate (or 1): one closure per count range. */
 function shiftImm(kind: "shl" | "shr" | "sar", u: Uop): Handler | undefined {
   if (u.k0 !== K.Gpr || u.h0 !== 0 || (u.s0 !== 4 && u.s0 !== 8) || (u.k1 !== K.Imm && u.k1 !== K.One))
     return undefined;
   const size = u.s0;
-  const CNT = (u.k1 === K.One ? 1 : u.immLo) & (size === 8 ? 63 : 31);
+  const N = (u.k1 === K.One ? 1 : u.immLo) & (size === 8 ? 63 : 31);
   const D = 2 * u.r0;
-  if (CNT === 0)
+  if (N === 0) {
+    if (size === 8) return () => {};
     return (c) => {
-      if (size === 4) c.regs[D + 1] = 0;
+      c.regs[D + 1] = 0;
     };
+  }
+  const CF = FL.CF;
+  const OF = FL.OF;
   if (size === 4) {
     switch (kind) {
       case "shl":
         return (c) => {
           const R = c.regs;
-          const v = R[D]! >>> 0;
-          const r = (v << CNT) | 0;
-          const cf = (v >>> (32 - CNT)) & 1;
+          const v = R[D]!;
+          const r = v << N;
+          const cf = (v >>> (32 - N)) & 1;
           R[D] = r;
           R[D + 1] = 0;
-          resFlags(c, 4, r, 0, (cf ? FL.CF : 0) | ((r >>> 31) ^ cf ? FL.OF : 0));
+          resFlags(c, 4, r, 0, (cf ? CF : 0) | ((r >>> 31) ^ cf ? OF : 0));
         };
       case "shr":
         return (c) => {
           const R = c.regs;
-          const v = R[D]! >>> 0;
-          const r = (v >>> CNT) | 0;
+          const v = R[D]!;
+          const r = (v >>> N) | 0;
           R[D] = r;
           R[D + 1] = 0;
-          resFlags(c, 4, r, 0, ((v >>> (CNT - 1)) & 1 ? FL.CF : 0) | (v >>> 31 ? FL.OF : 0));
+          resFlags(c, 4, r, 0, ((v >>> (N - 1)) & 1 ? CF : 0) | (v < 0 ? OF : 0));
         };
       default:
         return (c) => {
           const R = c.regs;
-          const v = R[D]! | 0;
-          const r = v >> CNT;
+          const v = R[D]!;
+          const r = v >> N;
           R[D] = r;
           R[D + 1] = 0;
-          resFlags(c, 4, r, 0, (v >> (CNT - 1)) & 1 ? FL.CF : 0);
+          resFlags(c, 4, r, 0, (v >> (N - 1)) & 1 ? CF : 0);
         };
     }
   }
-  switch (kind) {
-    case "shl":
+  if (kind === "shl") {
+    if (N < 32)
       return (c) => {
         const R = c.regs;
         const lo = R[D]!;
         const hi = R[D + 1]!;
-        let rl: number;
-        let rh: number;
-        let cf: number;
-        if (CNT < 32) {
-          rh = (hi << CNT) | (lo >>> (32 - CNT));
-          rl = lo << CNT;
-          cf = (hi >>> (32 - CNT)) & 1;
-        } else if (CNT === 32) {
-          rh = lo;
-          rl = 0;
-          cf = hi & 1;
-        } else {
-          rh = lo << (CNT - 32);
-          rl = 0;
-          cf = (lo >>> (64 - CNT)) & 1;
-        }
+        const rh = (hi << N) | (lo >>> (32 - N));
+        const rl = lo << N;
+        const cf = (hi >>> (32 - N)) & 1;
         R[D] = rl;
         R[D + 1] = rh;
-        resFlags(c, 8, rl, rh, (cf ? FL.CF : 0) | ((rh >>> 31) ^ cf ? FL.OF : 0));
+        resFlags(c, 8, rl, rh, (cf ? CF : 0) | ((rh >>> 31) ^ cf ? OF : 0));
       };
-    case "shr":
-      return (c) => {
-        const R = c.regs;
-        const lo = R[D]!;
-        const hi = R[D + 1]!;
-        let rl: number;
-        let rh: number;
-        let cf: number;
-        if (CNT < 32) {
-          rl = (lo >>> CNT) | (hi << (32 - CNT));
-          rh = hi >>> CNT;
-          cf = (lo >>> (CNT - 1)) & 1;
-        } else if (CNT === 32) {
-          rl = hi;
-          rh = 0;
-          cf = (lo >>> 31) & 1;
-        } else {
-          rl = hi >>> (CNT - 32);
-          rh = 0;
-          cf = (hi >>> (CNT - 33)) & 1;
-        }
-        R[D] = rl | 0;
-        R[D + 1] = rh | 0;
-        resFlags(c, 8, rl | 0, rh | 0, (cf ? FL.CF : 0) | (hi >>> 31 ? FL.OF : 0));
-      };
-    default:
-      return (c) => {
-        const R = c.regs;
-        const lo = R[D]!;
-        const hi = R[D + 1]!;
-        let rl: number;
-        let rh: number;
-        let cf: number;
-        if (CNT < 32) {
-          rl = (lo >>> CNT) | (hi << (32 - CNT));
-          rh = hi >> CNT;
-          cf = (lo >>> (CNT - 1)) & 1;
-        } else if (CNT === 32) {
-          rl = hi;
-          rh = hi >> 31;
-          cf = (lo >>> 31) & 1;
-        } else {
-          rl = hi >> (CNT - 32);
-          rh = hi >> 31;
-          cf = (hi >> (CNT - 33)) & 1;
-        }
-        R[D] = rl | 0;
-        R[D + 1] = rh;
-        resFlags(c, 8, rl | 0, rh, cf ? FL.CF : 0);
-      };
+    return (c) => {
+      const R = c.regs;
+      const lo = R[D]!;
+      const rh = N === 32 ? lo : lo << (N - 32);
+      const cf = N === 32 ? R[D + 1]! & 1 : (lo >>> (64 - N)) & 1;
+      R[D] = 0;
+      R[D + 1] = rh;
+      resFlags(c, 8, 0, rh, (cf ? CF : 0) | ((rh >>> 31) ^ cf ? OF : 0));
+    };
   }
+  if (kind === "shr") {
+    if (N < 32)
+      return (c) => {
+        const R = c.regs;
+        const lo = R[D]!;
+        const hi = R[D + 1]!;
+        const rl = (lo >>> N) | (hi << (32 - N));
+        const rh = (hi >>> N) | 0;
+        R[D] = rl;
+        R[D + 1] = rh;
+        resFlags(c, 8, rl, rh, ((lo >>> (N - 1)) & 1 ? CF : 0) | (hi < 0 ? OF : 0));
+      };
+    return (c) => {
+      const R = c.regs;
+      const hi = R[D + 1]!;
+      const lo = R[D]!;
+      const rl = N === 32 ? hi : (hi >>> (N - 32)) | 0;
+      const cf = N === 32 ? (lo >>> 31) & 1 : (hi >>> (N - 33)) & 1;
+      R[D] = rl;
+      R[D + 1] = 0;
+      resFlags(c, 8, rl, 0, (cf ? CF : 0) | (hi < 0 ? OF : 0));
+    };
+  }
+  if (N < 32)
+    return (c) => {
+      const R = c.regs;
+      const lo = R[D]!;
+      const hi = R[D + 1]!;
+      const rl = (lo >>> N) | (hi << (32 - N));
+      const rh = hi >> N;
+      R[D] = rl;
+      R[D + 1] = rh;
+      resFlags(c, 8, rl, rh, (lo >>> (N - 1)) & 1 ? CF : 0);
+    };
+  return (c) => {
+    const R = c.regs;
+    const hi = R[D + 1]!;
+    const lo = R[D]!;
+    const rl = N === 32 ? hi : hi >> (N - 32);
+    const cf = N === 32 ? (lo >>> 31) & 1 : (hi >> (N - 33)) & 1;
+    R[D] = rl;
+    R[D + 1] = hi >> 31;
+    resFlags(c, 8, rl, hi >> 31, cf ? CF : 0);
+  };
 }
 
 // ---- stack and control transfer -------------------------------------------------------------------
@@ -746,11 +764,64 @@ function pushPopHandler(isPush: boolean, u: Uop): Handler | undefined {
   };
 }
 
+// ---- conditions -----------------------------------------------------------------------------------
+// One small function per condition pair (cc >> 1; the low bit negates), chosen at specialisation:
+// straight from a pending SUB/CMP (comparing the operands; sizes below 8 shifted to the top of an
+// int32) or logic result, ZF/SF from any pending result, `Cpu.cond` otherwise.
+
+type Cond = (c: Cpu) => boolean;
+
+/** ZF: every lazy kind records its result. */
+function condZ(c: Cpu): boolean {
+  const op = c.lfOp;
+  if (op === LF.None) return (c.flags & FL.ZF) !== 0;
+  const s = c.lfSize;
+  return s === 8 ? c.lfR === 0 && c.lfRh === 0 : c.lfR << (32 - 8 * s) === 0;
+}
+function condS(c: Cpu): boolean {
+  const op = c.lfOp;
+  if (op === LF.None) return (c.flags & FL.SF) !== 0;
+  const s = c.lfSize;
+  return s === 8 ? c.lfRh < 0 : c.lfR << (32 - 8 * s) < 0;
+}
+function condB(c: Cpu): boolean {
+  if (c.lfOp !== LF.Sub) return c.cf() !== 0;
+  const s = c.lfSize;
+  if (s === 8) return c.lfAh !== c.lfBh ? c.lfAh >>> 0 < c.lfBh >>> 0 : c.lfA >>> 0 < c.lfB >>> 0;
+  const sh = 32 - 8 * s;
+  return (c.lfA << sh) >>> 0 < (c.lfB << sh) >>> 0;
+}
+function condBE(c: Cpu): boolean {
+  if (c.lfOp !== LF.Sub) return c.cond(6);
+  const s = c.lfSize;
+  if (s === 8) return c.lfAh !== c.lfBh ? c.lfAh >>> 0 < c.lfBh >>> 0 : c.lfA >>> 0 <= c.lfB >>> 0;
+  const sh = 32 - 8 * s;
+  return (c.lfA << sh) >>> 0 <= (c.lfB << sh) >>> 0;
+}
+function condL(c: Cpu): boolean {
+  if (c.lfOp !== LF.Sub) return c.cond(12);
+  const s = c.lfSize;
+  if (s === 8) return c.lfAh !== c.lfBh ? c.lfAh < c.lfBh : c.lfA >>> 0 < c.lfB >>> 0;
+  const sh = 32 - 8 * s;
+  return c.lfA << sh < c.lfB << sh;
+}
+function condLE(c: Cpu): boolean {
+  if (c.lfOp !== LF.Sub) return c.cond(14);
+  const s = c.lfSize;
+  if (s === 8) return c.lfAh !== c.lfBh ? c.lfAh < c.lfBh : c.lfA >>> 0 <= c.lfB >>> 0;
+  const sh = 32 - 8 * s;
+  return c.lfA << sh <= c.lfB << sh;
+}
+const condO: Cond = (c) => c.cond(0);
+const condP: Cond = (c) => c.cond(10);
+const CONDS: Cond[] = [condO, condB, condZ, condBE, condS, condP, condL, condLE];
+
 function jccHandler(cc: number, u: Uop): Handler {
-  const CC = cc;
+  const F = CONDS[cc >> 1]!;
+  const WANT = (cc & 1) === 0;
   const T = u.target;
   return (c) => {
-    if (c.cond(CC)) {
+    if (F(c) === WANT) {
       c.rip = T;
       c.cycles += c.takenExtra;
     }
@@ -761,20 +832,16 @@ function cmovHandler(cc: number, u: Uop): Handler | undefined {
   const size = u.s0;
   if ((size !== 4 && size !== 8) || u.k0 !== K.Gpr || u.s1 !== size) return undefined;
   if (u.k1 !== K.Gpr && u.k1 !== K.Mem) return undefined;
-  const CC = cc;
+  const F = CONDS[cc >> 1]!;
+  const WANT = (cc & 1) === 0;
   const WIDE = size === 8;
   const D = 2 * u.r0;
   const S = 2 * u.r1;
-  const MM = memMode(u);
-  const MA = u.mAbs;
-  const MB = u.mBase;
-  const MI = u.mIndex;
-  const MS = u.mScale;
-  const MD = u.mDisp;
+  const EA = eaFor(u);
   if (u.k1 === K.Gpr)
     return (c) => {
       const R = c.regs;
-      if (c.cond(CC)) {
+      if (F(c) === WANT) {
         R[D] = R[S]!;
         R[D + 1] = WIDE ? R[S + 1]! : 0;
       } else if (!WIDE) R[D + 1] = 0;
@@ -782,11 +849,11 @@ function cmovHandler(cc: number, u: Uop): Handler | undefined {
   return (c, x) => {
     // The source is read (and may fault) even when the condition is false.
     const m = c.mem;
-    const a = addr(c, x, MM, MA, MB, MI, MS, MD);
+    const a = EA(c, x);
     const lo = WIDE ? m.read64(a) : m.read32(a);
     const hi = WIDE ? m.hi : 0;
     const R = c.regs;
-    if (c.cond(CC)) {
+    if (F(c) === WANT) {
       R[D] = lo;
       R[D + 1] = hi;
     } else if (!WIDE) R[D + 1] = 0;
@@ -794,18 +861,14 @@ function cmovHandler(cc: number, u: Uop): Handler | undefined {
 }
 
 function setccHandler(cc: number, u: Uop): Handler | undefined {
-  const CC = cc;
+  const F = CONDS[cc >> 1]!;
+  const WANT = (cc & 1) === 0;
   const D = u.r0;
   const H0 = u.h0;
-  if (u.k0 === K.Gpr) return (c) => setB(c, D, H0, c.cond(CC) ? 1 : 0);
+  if (u.k0 === K.Gpr) return (c) => setB(c, D, H0, F(c) === WANT ? 1 : 0);
   if (u.k0 !== K.Mem) return undefined;
-  const MM = memMode(u);
-  const MA = u.mAbs;
-  const MB = u.mBase;
-  const MI = u.mIndex;
-  const MS = u.mScale;
-  const MD = u.mDisp;
-  return (c, x) => c.mem.write8(addr(c, x, MM, MA, MB, MI, MS, MD), c.cond(CC) ? 1 : 0);
+  const EA = eaFor(u);
+  return (c, x) => c.mem.write8(EA(c, x), F(c) === WANT ? 1 : 0);
 }
 
 function branchHandler(mn: string, u: Uop): Handler | undefined {

@@ -41,11 +41,11 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
       if (b !== null && n + b.uops.length <= budget && (c.flags & 0x100) === 0) {
         blk = b;
         executing = true;
-        const k = b.run(c, cache, cache.gen);
+        const k = b.run(c, cache, cache.gen, budget - n);
         executing = false;
         blk = null;
         n += k;
-        u = b.uops[k - 1]!;
+        u = b.uops[(k - 1) % b.uops.length]!;
       } else {
         if (b === null && ++u.heat === cache.blockThreshold) u.blk = buildBlock(u, cache);
         c.rip = u.next;
@@ -99,9 +99,9 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
     }
   } catch (e) {
     if (executing && blk !== null) {
-      // Instructions before the faulting one in the block completed.
+      // Instructions before the faulting one in the block completed (earlier iterations too).
       const i = c.blockFault;
-      n += i;
+      n += c.blockDone + i;
       cur = blk.uops[i];
     }
     // A fault leaves RIP at the faulting instruction (handlers run with RIP already advanced).
