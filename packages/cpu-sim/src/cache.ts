@@ -7,7 +7,7 @@
  */
 import { DECODE_ERROR_TEXT, DecodeError, decode, formatAtt, formName, Instruction } from "@xmc/x86-decode";
 import { CpuException, Vec } from "./errors.ts";
-import { BLOCK_THRESHOLD } from "./exec/block.ts";
+import { BLOCK_THRESHOLD, JIT_THRESHOLD } from "./exec/block.ts";
 import { GuestFault, type Memory, PAGE_SIZE } from "./memory.ts";
 import { type Handler, Uop } from "./uop.ts";
 
@@ -43,6 +43,14 @@ export class CodeCache {
    * 0 turns blocks off (every instruction dispatched by the run loop).
    */
   blockThreshold: number = BLOCK_THRESHOLD;
+  /**
+   * Instructions the first blocks run before they get a generated function (exec/block.ts);
+   * 0: never. Later blocks need more (`jitNext`).
+   */
+  jitThreshold: number = JIT_THRESHOLD;
+  /** The current threshold for a generated function, and the number generated. */
+  jitNext: number = JIT_THRESHOLD;
+  jitted = 0;
   /** Decodes performed (cache misses). */
   misses = 0;
   private readonly buf = new Uint8Array(16);

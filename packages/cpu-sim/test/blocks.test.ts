@@ -1,7 +1,9 @@
 /**
- * Block dispatch (exec/block.ts) against single-step dispatch: the same handlers in the same
- * order, so registers, RIP, instruction counts and modeled cycles are identical — through
- * self-modifying code inside a hot block, faults in the middle of a block, and whole programs.
+ * Block dispatch (exec/block.ts), tier 1 (the handlers from one loop) and tier 2 (generated
+ * functions), against single-step dispatch: the same handlers in the same order, so registers,
+ * RIP, instruction counts and modeled cycles are identical — through self-modifying code inside
+ * a hot block, faults in the middle of a block (and of a later iteration of a loop block), and
+ * whole programs.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,10 +20,24 @@ interface Outcome {
   blocks: number;
 }
 
+/** Dispatch modes: single-step only, blocks in tier 1 only, blocks in tier 2 at once. */
+type Mode = "off" | "tier1" | "tier2";
+const MODES: Mode[] = ["off", "tier1", "tier2"];
+
+function setMode(m: Machine, mode: Mode): void {
+  if (mode === "off") m.cache.blockThreshold = 0;
+  else if (mode === "tier1") m.cache.jitThreshold = 0;
+  else {
+    m.cache.blockThreshold = 2;
+    m.cache.jitThreshold = 1;
+    m.cache.jitNext = 1;
+  }
+}
+
 /** Run raw code at 0x400000 (data page RW at 0x401000) in quanta of `quantum` instructions. */
-function runCode(code: number[], blocks: boolean, quantum: number, total: number): Outcome {
+function runCode(code: number[], mode: Mode, quantum: number, total: number): Outcome {
   const m = new Machine({ cpus: 1 });
-  if (!blocks) m.cache.blockThreshold = 0;
+  setMode(m, mode);
   m.mem.map(0x400000, 0x1000, Perm.RWX);
   m.mem.map(0x401000, 0x1000, Perm.RW);
   m.mem.writeBytes(0x400000, Uint8Array.from(code));
@@ -34,7 +50,10 @@ function runCode(code: number[], blocks: boolean, quantum: number, total: number
     if (s === Stop.Fault) break;
   }
   let nblocks = 0;
-  for (let ip = 0x400000; ip < 0x400000 + code.length; ip++) if (m.cache.peek(ip)?.blk) nblocks++;
+  for (let ip = 0x400000; ip < 0x400000 + code.length; ip++) {
+    const b = m.cache.peek(ip)?.blk;
+    if (b && (mode === "tier1" || b.run !== null)) nblocks++;
+  }
   return {
     stops,
     regs: Array.from(c.regs),
@@ -65,32 +84,38 @@ const FAULT = [
 
 describe("block dispatch", () => {
   test("a store into the rest of a hot block is seen by the next instruction", () => {
-    const on = runCode(SMC, true, 10_000, 1e6);
-    const off = runCode(SMC, false, 10_000, 1e6);
-    // 200..100 add the original immediate 0; 99..1 add the patched one.
-    expect(on.regs[6]).toBe((99 * 100) / 2);
-    expect(on.rip).toBe(0x400024);
-    expect(on).toEqual({ ...off, blocks: on.blocks });
-  });
-
-  test("a fault in the middle of a block: RIP, counts and cycles as single-stepped", () => {
-    for (const quantum of [10_000, 7, 1]) {
-      const on = runCode(FAULT, true, quantum, 1e6);
-      const off = runCode(FAULT, false, quantum, 1e6);
-      expect(on.fault).toBeInstanceOf(GuestFault);
-      expect((on.fault as GuestFault).address).toBe(0x402000);
-      expect(on.rip).toBe(0x400011);
-      expect(on).toEqual({ ...off, blocks: on.blocks });
-      if (quantum === 10_000) expect(on.blocks).toBeGreaterThan(0);
+    for (const quantum of [10_000, 30]) {
+      const off = runCode(SMC, "off", quantum, 1e6);
+      // 200..100 add the original immediate 0; 99..1 add the patched one.
+      expect(off.regs[6]).toBe((99 * 100) / 2);
+      expect(off.rip).toBe(0x400024);
+      for (const mode of MODES) {
+        const on = runCode(SMC, mode, quantum, 1e6);
+        expect(on, `${mode} ${quantum}`).toEqual({ ...off, blocks: on.blocks });
+      }
     }
   });
 
-  test("fixture programs: same output, instructions and cycles with and without blocks", () => {
+  test("a fault in the middle of a block: RIP, counts and cycles as single-stepped", () => {
+    for (const quantum of [10_000, 100, 7, 1]) {
+      const off = runCode(FAULT, "off", quantum, 1e6);
+      expect(off.fault).toBeInstanceOf(GuestFault);
+      expect((off.fault as GuestFault).address).toBe(0x402000);
+      expect(off.rip).toBe(0x400011);
+      for (const mode of MODES) {
+        const on = runCode(FAULT, mode, quantum, 1e6);
+        expect(on, `${mode} ${quantum}`).toEqual({ ...off, blocks: on.blocks });
+        if (quantum === 100 && mode !== "off") expect(on.blocks, mode).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  test("fixture programs: same output, instructions and cycles in every dispatch mode", () => {
     const bin = join(import.meta.dirname, "fixtures/bin");
     for (const name of ["intwork", "qsortstr", "printffp", "setjmp", "signals", "jit"]) {
-      const results = [true, false].map((blocks) => {
+      const results = MODES.map((mode) => {
         const m = new Machine({ cpus: 1 });
-        if (!blocks) m.cache.blockThreshold = 0;
+        setMode(m, mode);
         let out = "";
         const p = new LinuxProcess(m, readFileSync(join(bin, name)), {
           argv: [name],
@@ -103,7 +128,8 @@ describe("block dispatch", () => {
         const c = m.cpus[0]!;
         return { exit, out, instructions: c.instructions, cycles: c.cycles };
       });
-      expect(results[0], name).toEqual(results[1]);
+      expect(results[1], `${name} tier1`).toEqual(results[0]);
+      expect(results[2], `${name} tier2`).toEqual(results[0]);
     }
   });
 });

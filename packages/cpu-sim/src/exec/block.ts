@@ -1,16 +1,24 @@
 /**
- * Basic-block dispatch: a hot straight-line run of cached uops gets one small JavaScript
- * function that calls each uop's own handler in order (`f0(c, u0); f1(c, u1); …`). It is still
- * an interpreter of exactly the same handlers — nothing is translated — but every call site in
- * the block's function sees one handler only, so V8 calls (and usually inlines) it directly
- * instead of dispatching through the megamorphic `u.fn(c, u)` of the run loop.
+ * Basic blocks: a hot straight-line run of cached uops (continuing through direct JMP/CALL to
+ * targets on the same page) executed as a unit, in two tiers:
  *
- * Per instruction the block does what the run loop does: RIP set past the instruction before a
+ * 1. `runBlock`: the uops' handlers called in order from one loop, without the run loop's
+ *    per-instruction work (budget, stop and single-step checks, successor lookup).
+ * 2. Once a block has run {@link JIT_THRESHOLD} instructions, a generated JavaScript function
+ *    that calls each uop's own handler in order (`f0(c, u0); f1(c, u1); …`). It is still an
+ *    interpreter of exactly the same handlers — nothing is translated — but every call site
+ *    sees one handler only, so V8 calls (and usually inlines) it directly instead of
+ *    dispatching through a megamorphic `u.fn(c, u)`. V8 optimises such a function at a cost
+ *    of milliseconds, which is why only blocks that run a lot get one.
+ *
+ * Per instruction both tiers do what the run loop does: RIP set past the instruction before a
  * handler that may read it, the modeled cost added after the handler in the same order (the
  * cycle counter is bit-for-bit the same), and after an instruction that may store, a check of
  * the code cache's generation (a store into cached code ends the block there: the next
- * instruction is decoded again). A fault leaves the faulting instruction's index in
- * `c.blockFault`. Blocks never span a page, so dropping a page's uops drops its blocks.
+ * instruction is decoded again). A block that ends with a jump to its head (an inner loop)
+ * iterates while the budget allows. A fault leaves the faulting instruction's index in
+ * `c.blockFault` and the instructions of earlier iterations in `c.blockDone`. Blocks never span
+ * a page, so dropping a page's uops drops its blocks.
  * @module
  */
 import { formName } from "@xmc/x86-decode";
@@ -21,18 +29,33 @@ import { BRANCH } from "./branch.ts";
 import { STRING } from "./string.ts";
 import { SYSTEM } from "./system.ts";
 
-/**
- * A compiled block: `run` executes its instructions (over and over when it is a loop, while at
- * most `left` instructions) and returns how many completed; the last one is
- * `uops[(count - 1) % uops.length]`.
- */
+/** A block: its uops and, once hot, its generated function. */
 export interface Block {
-  run: (c: Cpu, cache: CodeCache, gen: number, left: number) => number;
   uops: Uop[];
+  /** `uops.length`. */
+  len: number;
+  /** Address of the first instruction. */
+  head: number;
+  /** The last instruction jumps back to the head. */
+  loops: boolean;
+  /** Per uop: 1 = set RIP before the handler, 2 = may store (check the cache generation after). */
+  flags: Uint8Array;
+  /** Instructions run by tier 1 so far. */
+  heat: number;
+  /**
+   * The generated function (tier 2), or null: executes the block (repeatedly when it loops,
+   * while at most `left` instructions) and returns how many instructions completed; the last
+   * one is `uops[(count - 1) % len]`.
+   */
+  run: ((c: Cpu, cache: CodeCache, gen: number, left: number) => number) | null;
 }
 
 /** Executions of a uop (by the single-step loop) before a block is built from it. */
-export const BLOCK_THRESHOLD = 48;
+export const BLOCK_THRESHOLD: number = Number(globalThis.process?.env?.XMC_BT ?? 48);
+/** Instructions the first blocks run in tier 1 before they get a generated function. */
+export const JIT_THRESHOLD: number = Number(globalThis.process?.env?.XMC_JIT ?? 50_000);
+/** The threshold doubles with every so many generated functions. */
+export const JIT_DOUBLING: number = Number(globalThis.process?.env?.XMC_JITD ?? 16);
 /** Longest block. */
 const MAX_LEN = 64;
 /** Instructions per generated function (see buildBlock). */
@@ -43,6 +66,8 @@ const ENDS = new Set(Object.keys(BRANCH));
 /** Never inside a block: handlers that may stop the CPU, change TF, or call the host. */
 const EXCLUDED = new Set([...Object.keys(SYSTEM), "popf", "popfw"]);
 const STRINGS = new Set(Object.keys(STRING));
+/** Direct transfers a block continues through (to a target on the same page). */
+const FOLLOW = new Set(["jmp_Jb", "jmp_Jz", "call_Jz"]);
 
 const PAGE = 4096;
 let serial = 0;
@@ -50,65 +75,126 @@ let serial = 0;
 /** Instructions whose specialised handler may store to memory. */
 function mayStore(u: Uop, name: string): boolean {
   if (!u.spec) return true;
-  return u.k0 === K.Mem || name.startsWith("push");
+  return u.k0 === K.Mem || name.startsWith("push") || name.startsWith("call");
 }
 
 /** Build the block starting at `head`, or null when it would be shorter than two instructions. */
 export function buildBlock(head: Uop, cache: CodeCache): Block | null {
   const page = Math.floor(head.ip / PAGE);
   const uops: Uop[] = [];
+  const seen = new Set<number>();
   let u: Uop | undefined = head;
-  while (u !== undefined && uops.length < MAX_LEN) {
+  while (u !== undefined && uops.length < MAX_LEN && !seen.has(u.ip)) {
     if (Math.floor((u.ip + u.len - 1) / PAGE) !== page || Math.floor(u.ip / PAGE) !== page) break;
     const name = formName(u.form);
     if (EXCLUDED.has(name)) break;
     uops.push(u);
+    seen.add(u.ip);
+    // A direct JMP or CALL (specialised: it sets RIP itself) continues the block at its target
+    // when that is on the same page and not in the block yet; other transfers end it.
+    if (u.spec && FOLLOW.has(name) && Math.floor(u.target / PAGE) === page && !seen.has(u.target)) {
+      u = cache.peek(u.target);
+      continue;
+    }
     if (ENDS.has(name) || (u.rep !== 0 && STRINGS.has(name))) break;
     u = cache.peek(u.next);
   }
   if (uops.length < 2) return null;
-  const names: string[] = [];
-  const values: unknown[] = [];
+  // The block's other instructions reached the threshold about now too; they are no longer
+  // single-stepped unless entered by a jump, and need a fresh count before they start a block.
+  for (let k = 1; k < uops.length; k++) {
+    const x = uops[k]!;
+    if (x.blk === null && x.heat >= 0) x.heat = -4 * cache.blockThreshold;
+  }
   const len = uops.length;
   const last = len - 1;
-  // A block whose last instruction jumps back to its head (an inner loop) iterates inside its
-  // function while the budget allows.
-  const loops = uops[last]!.target === head.ip && ENDS.has(formName(uops[last]!.form));
-  // Instructions in chunks of CHUNK, one function each (V8 inlines only so much into one
-  // function); a chunk returns 0 when it completed, else (after a store into cached code) the
-  // number of the block's instructions completed, with RIP set after the last one.
-  const chunks: string[] = [];
-  let calls = "";
-  for (let k0 = 0; k0 <= last; k0 += CHUNK) {
-    let body = "";
-    const k1 = Math.min(k0 + CHUNK, len);
-    for (let k = k0; k < k1; k++) {
-      const x = uops[k]!;
-      const name = formName(x.form);
-      names.push(`f${k}`, `u${k}`);
-      values.push(x.fn, x);
-      let s = `i = ${k};`;
-      // Specialised handlers never read RIP; the last instruction may branch (sets RIP itself).
-      if (!x.spec || k === last) s += ` c.rip = ${x.next};`;
-      s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
-      if (k !== last && mayStore(x, name))
-        s += ` if (cache.gen !== g) { c.rip = ${x.next}; return ${k + 1}; }`;
-      body += `${s}\n`;
-    }
-    const j = chunks.length;
-    chunks.push(
-      `function c${j}(c, cache, g) {\nlet i = ${k0};\ntry {\n${body}return 0;\n} catch (e) {\nc.blockFault = i;\nthrow e;\n}\n}\n`,
-    );
-    calls += `k = c${j}(c, cache, g);\nif (k !== 0) return n + k;\n`;
+  const flags = new Uint8Array(len);
+  for (let k = 0; k < len; k++) {
+    const x = uops[k]!;
+    // Specialised handlers never read RIP; the last instruction may branch (sets RIP itself).
+    if (!x.spec || k === last) flags[k]! |= 1;
+    if (k !== last && mayStore(x, formName(x.form))) flags[k]! |= 2;
   }
-  const text = loops
-    ? `for (;;) {\n${calls}n += ${len};\nif (c.rip !== ${head.ip} || n + ${len} > left) return n;\n}`
-    : `${calls}return ${len};`;
-  const id = `b${(serial++).toString(36)}_${head.ip.toString(16)}`;
+  const loops = uops[last]!.target === head.ip && ENDS.has(formName(uops[last]!.form));
+  return { uops, len, head: head.ip, loops, flags, heat: 0, run: null };
+}
+
+/** Tier 1: run block `b` (see {@link Block.run}). */
+export function runBlock(c: Cpu, cache: CodeCache, b: Block, left: number): number {
+  const us = b.uops;
+  const fl = b.flags;
+  const len = b.len;
+  const g = cache.gen;
+  let n = 0;
+  let i = 0;
+  try {
+    for (;;) {
+      for (i = 0; i < len; i++) {
+        const x = us[i]!;
+        const f = fl[i]!;
+        if (f & 1) c.rip = x.next;
+        x.fn(c, x);
+        c.cycles += x.cost;
+        if (f & 2 && cache.gen !== g) {
+          c.rip = x.next;
+          return n + i + 1;
+        }
+      }
+      n += len;
+      if (!b.loops || c.rip !== b.head || n + len > left) return n;
+    }
+  } catch (e) {
+    c.blockFault = i;
+    c.blockDone = n;
+    throw e;
+  }
+}
+
+/** Tier 2: generate `b.run`. */
+export function compileBlock(b: Block): void {
+  const uops = b.uops;
+  const len = b.len;
+  const names: string[] = [];
+  const values: unknown[] = [];
+  // One line per instruction; `ret` prefixes the count returned after a store into cached code.
+  const line = (k: number, ret: string): string => {
+    const x = uops[k]!;
+    const f = b.flags[k]!;
+    names.push(`f${k}`, `u${k}`);
+    values.push(x.fn, x);
+    let s = `i = ${k};`;
+    if (f & 1) s += ` c.rip = ${x.next};`;
+    s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
+    if (f & 2) s += ` if (cache.gen !== g) { c.rip = ${x.next}; return ${ret}${k + 1}; }`;
+    return `${s}\n`;
+  };
+  let pre = "";
+  let body = "";
+  let handler = "c.blockDone = n;";
+  if (len <= CHUNK) {
+    // Short: the instructions directly in the block's function.
+    for (let k = 0; k < len; k++) body += line(k, "n + ");
+    pre = "let i = 0;\n";
+    handler = "c.blockFault = i;\nc.blockDone = n;";
+  } else {
+    // Long: chunks of CHUNK instructions, one function each (V8 inlines only so much into one
+    // function); a chunk returns 0 when it completed, else (after a store into cached code)
+    // the number of the block's instructions completed, with RIP set after the last one.
+    for (let k0 = 0, j = 0; k0 < len; k0 += CHUNK, j++) {
+      let lines = "";
+      for (let k = k0; k < Math.min(k0 + CHUNK, len); k++) lines += line(k, "");
+      pre += `function c${j}(c, cache, g) {\nlet i = ${k0};\ntry {\n${lines}return 0;\n} catch (e) {\nc.blockFault = i;\nthrow e;\n}\n}\n`;
+      body += `k = c${j}(c, cache, g);\nif (k !== 0) return n + k;\n`;
+    }
+  }
+  const text = b.loops
+    ? `for (;;) {\n${body}n += ${len};\nif (c.rip !== ${b.head} || n + ${len} > left) return n;\n}`
+    : `${body}return ${len};`;
+  const id = `b${(serial++).toString(36)}_${b.head.toString(16)}`;
   // A generated dispatcher of existing handlers: no guest data enters the source text.
   const make = new Function(
     ...names,
-    `${chunks.join("")}return function ${id}(c, cache, g, left) {\nlet n = 0;\nlet k = 0;\ntry {\n${text}\n} catch (e) {\nc.blockDone = n;\nthrow e;\n}\n};`,
+    `${len <= CHUNK ? "" : pre}return function ${id}(c, cache, g, left) {\n${len <= CHUNK ? pre : ""}let n = 0;\nlet k = 0;\ntry {\n${text}\n} catch (e) {\n${handler}\nthrow e;\n}\n};`,
   );
-  return { run: make(...values), uops };
+  b.run = make(...values);
 }

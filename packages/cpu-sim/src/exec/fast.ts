@@ -25,53 +25,50 @@ const ADDR_LIMIT = 2 ** 47;
 
 // ---- memory operands --------------------------------------------------------------------------
 
-/** Computes the effective address of a uop's memory operand, as `ea` does. */
-type Ea = (c: Cpu, x: Uop) => number;
+/** Address computation of a memory operand: the generic `ea`, a constant, or base/index inline. */
+const M_GENERIC = 0;
+const M_CONST = 1;
+const M_BASE_INDEX = 2;
 
 /**
- * An address function for `u`'s memory operand, specialised for its shape: a RIP-relative
- * address is a constant; base and/or index registers in 64-bit mode are summed inline as
- * doubles (exact while each register is within ±2^47, the common case); anything unusual (large
- * registers, a result that is not canonical and must fault, segments, 32-bit addressing) goes
- * through the generic `ea`.
+ * How `u`'s memory operand address is computed: a RIP-relative address is a constant; base
+ * and/or index registers in 64-bit mode are summed inline; anything else (segments, 32-bit
+ * addressing, 64-bit displacements) goes through the generic `ea`.
  */
-function eaFor(u: Uop): Ea {
-  if (u.mSeg !== -1) return ea;
-  if (u.mAbs >= 0) {
-    const A = u.mAbs;
-    return A < ADDR_LIMIT ? () => A : ea;
+function memMode(u: Uop): number {
+  if (u.mSeg !== -1) return M_GENERIC;
+  if (u.mAbs >= 0) return u.mAbs < ADDR_LIMIT ? M_CONST : M_GENERIC;
+  if (u.asize !== 8 || u.mBase < -1 || u.mIndex < -1) return M_GENERIC;
+  if (u.mDisp < -2147483648 || u.mDisp > 2147483647) return M_GENERIC;
+  return M_BASE_INDEX;
+}
+
+/**
+ * The effective address of `x` (as `ea` computes it) for mode `mm` (base `b`, index `i` as
+ * register numbers times 2, scale `s`, displacement `d`): registers within ±2^47 summed as
+ * doubles (exact), anything unusual (large registers, a non-canonical result that faults)
+ * recomputed by `ea`. One function for every uop, so that it is inlined into the handlers
+ * (an address above 2^31 is then never boxed); inside a block its mode and registers are
+ * constants.
+ */
+function addr(c: Cpu, x: Uop, mm: number, b: number, i: number, s: number, d: number): number {
+  if (mm === M_BASE_INDEX) {
+    const R = c.regs;
+    let a = d;
+    if (b >= 0) {
+      const h = R[b + 1]!;
+      if (h >= 0x8000 || h < -0x8000) return ea(c, x);
+      a += h * TWO32 + (R[b]! >>> 0);
+    }
+    if (i >= 0) {
+      const h = R[i + 1]!;
+      if (h >= 0x8000 || h < -0x8000) return ea(c, x);
+      a += (h * TWO32 + (R[i]! >>> 0)) * s;
+    }
+    if (a < 0 || a >= ADDR_LIMIT) return ea(c, x);
+    return a;
   }
-  if (u.asize !== 8 || u.mBase < -1 || u.mIndex < -1) return ea;
-  if (u.mDisp < -2147483648 || u.mDisp > 2147483647) return ea;
-  const DISP = u.mDisp;
-  const B = 2 * u.mBase;
-  const I = 2 * u.mIndex;
-  const SC = u.mScale;
-  if (u.mBase >= 0 && u.mIndex < 0)
-    return (c, x) => {
-      const R = c.regs;
-      const h = R[B + 1]!;
-      const a = DISP + (h * TWO32 + (R[B]! >>> 0));
-      return h >= 0x8000 || h < -0x8000 || a < 0 || a >= ADDR_LIMIT ? ea(c, x) : a;
-    };
-  if (u.mBase >= 0)
-    return (c, x) => {
-      const R = c.regs;
-      const h = R[B + 1]!;
-      const hi = R[I + 1]!;
-      const a = DISP + (h * TWO32 + (R[B]! >>> 0)) + (hi * TWO32 + (R[I]! >>> 0)) * SC;
-      return h >= 0x8000 || h < -0x8000 || hi >= 0x8000 || hi < -0x8000 || a < 0 || a >= ADDR_LIMIT
-        ? ea(c, x)
-        : a;
-    };
-  if (u.mIndex >= 0)
-    return (c, x) => {
-      const R = c.regs;
-      const hi = R[I + 1]!;
-      const a = DISP + (hi * TWO32 + (R[I]! >>> 0)) * SC;
-      return hi >= 0x8000 || hi < -0x8000 || a < 0 || a >= ADDR_LIMIT ? ea(c, x) : a;
-    };
-  return DISP >= 0 ? () => DISP : ea;
+  return mm === M_CONST ? x.mAbs : ea(c, x);
 }
 
 /** Byte register read (AL..R15B, or AH..BH when `h`). */
@@ -199,7 +196,11 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
   const H1 = u.h1;
   const IB = u.immLo | 0;
   const IBH = u.immHi | 0;
-  const EA = eaFor(u);
+  const MM = memMode(u);
+  const MB = 2 * u.mBase;
+  const MI = 2 * u.mIndex;
+  const MS = u.mScale;
+  const MD = u.mDisp;
   if (size === 1 || size === 2) {
     // Registers (a high-byte register too), memory and immediates; the generic path for the rest.
     const M = size === 1 ? 0xff : 0xffff;
@@ -221,14 +222,14 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         };
       if (k0 === K.Gpr)
         return (c, x) => {
-          const b = c.mem.read8(EA(c, x));
+          const b = c.mem.read8(addr(c, x, MM, MB, MI, MS, MD));
           const r = aluSmall(c, OP, 1, 0xff, getB(c, D >> 1, H0), b);
           if (WRITE) setB(c, D >> 1, H0, r);
         };
       if (k1 === K.Mem) return undefined;
       const FROM_IMM = k1 === K.Imm;
       return (c, x) => {
-        const a = EA(c, x);
+        const a = addr(c, x, MM, MB, MI, MS, MD);
         const m = c.mem;
         const r = aluSmall(c, OP, 1, 0xff, m.read8(a), FROM_IMM ? IM : getB(c, S >> 1, H1));
         if (WRITE) m.write8(a, r);
@@ -242,7 +243,7 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         aluSmall(c, OP, 2, M, c.regs[D]! & M, FROM_IMM ? IM : c.regs[S]! & M);
       };
     return (c, x) => {
-      const a = c.mem.read16(EA(c, x));
+      const a = c.mem.read16(addr(c, x, MM, MB, MI, MS, MD));
       aluSmall(c, OP, 2, M, a, FROM_IMM ? IM : c.regs[S]! & M);
     };
   }
@@ -301,7 +302,7 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
     if (u.k1 === K.Mem && u.s1 === size) {
       if (size === 4)
         return (c, x) => {
-          const b = c.mem.read32(EA(c, x));
+          const b = c.mem.read32(addr(c, x, MM, MB, MI, MS, MD));
           const R = c.regs;
           const r = F4(c, R[D]!, b);
           if (WRITE) {
@@ -311,7 +312,7 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
         };
       return (c, x) => {
         const m = c.mem;
-        const b = m.read64(EA(c, x));
+        const b = m.read64(addr(c, x, MM, MB, MI, MS, MD));
         const R = c.regs;
         const r = F8(c, R[D]!, R[D + 1]!, b, m.hi);
         if (WRITE) {
@@ -325,13 +326,13 @@ function aluHandler(op: number, u: Uop): Handler | undefined {
     const FROM_IMM = u.k1 === K.Imm;
     if (size === 4)
       return (c, x) => {
-        const a = EA(c, x);
+        const a = addr(c, x, MM, MB, MI, MS, MD);
         const m = c.mem;
         const r = F4(c, m.read32(a), FROM_IMM ? IB : c.regs[S]!);
         if (WRITE) m.write32(a, r);
       };
     return (c, x) => {
-      const a = EA(c, x);
+      const a = addr(c, x, MM, MB, MI, MS, MD);
       const m = c.mem;
       const lo = m.read64(a);
       const hi = m.hi;
@@ -350,17 +351,21 @@ function movHandler(u: Uop): Handler | undefined {
   const H0 = u.h0;
   const S = 2 * u.r1;
   const H1 = u.h1;
-  const EA = eaFor(u);
+  const MM = memMode(u);
+  const MB = 2 * u.mBase;
+  const MI = 2 * u.mIndex;
+  const MS = u.mScale;
+  const MD = u.mDisp;
   const LO = u.immLo | 0;
   const HI = u.immHi | 0;
   if (size === 1) {
     if (u.k0 === K.Gpr) {
       if (u.k1 === K.Gpr) return (c) => setB(c, D >> 1, H0, getB(c, S >> 1, H1));
       if (u.k1 === K.Imm) return (c) => setB(c, D >> 1, H0, LO);
-      if (u.k1 === K.Mem) return (c, x) => setB(c, D >> 1, H0, c.mem.read8(EA(c, x)));
+      if (u.k1 === K.Mem) return (c, x) => setB(c, D >> 1, H0, c.mem.read8(addr(c, x, MM, MB, MI, MS, MD)));
     } else if (u.k0 === K.Mem) {
-      if (u.k1 === K.Gpr) return (c, x) => c.mem.write8(EA(c, x), getB(c, S >> 1, H1));
-      if (u.k1 === K.Imm) return (c, x) => c.mem.write8(EA(c, x), LO);
+      if (u.k1 === K.Gpr) return (c, x) => c.mem.write8(addr(c, x, MM, MB, MI, MS, MD), getB(c, S >> 1, H1));
+      if (u.k1 === K.Imm) return (c, x) => c.mem.write8(addr(c, x, MM, MB, MI, MS, MD), LO);
     }
     return undefined;
   }
@@ -391,13 +396,13 @@ function movHandler(u: Uop): Handler | undefined {
       if (size === 8)
         return (c, x) => {
           const m = c.mem;
-          const lo = m.read64(EA(c, x));
+          const lo = m.read64(addr(c, x, MM, MB, MI, MS, MD));
           const R = c.regs;
           R[D] = lo;
           R[D + 1] = m.hi;
         };
       return (c, x) => {
-        const v = c.mem.read32(EA(c, x));
+        const v = c.mem.read32(addr(c, x, MM, MB, MI, MS, MD));
         const R = c.regs;
         R[D] = v;
         R[D + 1] = 0;
@@ -409,13 +414,13 @@ function movHandler(u: Uop): Handler | undefined {
       if (size === 8)
         return (c, x) => {
           const R = c.regs;
-          c.mem.write64(EA(c, x), R[S]!, R[S + 1]!);
+          c.mem.write64(addr(c, x, MM, MB, MI, MS, MD), R[S]!, R[S + 1]!);
         };
-      return (c, x) => c.mem.write32(EA(c, x), c.regs[S]!);
+      return (c, x) => c.mem.write32(addr(c, x, MM, MB, MI, MS, MD), c.regs[S]!);
     }
     if (u.k1 === K.Imm) {
-      if (size === 8) return (c, x) => c.mem.write64(EA(c, x), LO, HI);
-      return (c, x) => c.mem.write32(EA(c, x), LO);
+      if (size === 8) return (c, x) => c.mem.write64(addr(c, x, MM, MB, MI, MS, MD), LO, HI);
+      return (c, x) => c.mem.write32(addr(c, x, MM, MB, MI, MS, MD), LO);
     }
   }
   return undefined;
@@ -435,7 +440,11 @@ function extendHandler(signed: boolean, u: Uop): Handler | undefined {
   const D = 2 * u.r0;
   const S = 2 * u.r1;
   const H1 = u.h1;
-  const EA = eaFor(u);
+  const MM = memMode(u);
+  const MB = 2 * u.mBase;
+  const MI = 2 * u.mIndex;
+  const MS = u.mScale;
+  const MD = u.mDisp;
   if (u.k1 === K.Gpr) {
     if (!SIGNED) {
       if (FROM === 1)
@@ -461,13 +470,13 @@ function extendHandler(signed: boolean, u: Uop): Handler | undefined {
   if (!SIGNED) {
     if (FROM === 1)
       return (c, x) => {
-        const v = c.mem.read8(EA(c, x));
+        const v = c.mem.read8(addr(c, x, MM, MB, MI, MS, MD));
         const R = c.regs;
         R[D] = v;
         R[D + 1] = 0;
       };
     return (c, x) => {
-      const v = c.mem.read16(EA(c, x));
+      const v = c.mem.read16(addr(c, x, MM, MB, MI, MS, MD));
       const R = c.regs;
       R[D] = v;
       R[D + 1] = 0;
@@ -480,7 +489,7 @@ function extendHandler(signed: boolean, u: Uop): Handler | undefined {
         ? (m: Memory, a: number) => m.read16(a)
         : (m: Memory, a: number) => m.read32(a);
   return (c, x) => {
-    const v = (rd(c.mem, EA(c, x)) << SH) >> SH;
+    const v = (rd(c.mem, addr(c, x, MM, MB, MI, MS, MD)) << SH) >> SH;
     const R = c.regs;
     R[D] = v;
     R[D + 1] = WIDE ? v >> 31 : 0;
@@ -595,10 +604,14 @@ function imulHandler(three: boolean, u: Uop): Handler | undefined {
   const THREE = three;
   const IB = u.immLo | 0;
   const FROM_MEM = u.k1 === K.Mem;
-  const EA = eaFor(u);
+  const MM = memMode(u);
+  const MB = 2 * u.mBase;
+  const MI = 2 * u.mIndex;
+  const MS = u.mScale;
+  const MD = u.mDisp;
   return (c, x) => {
     const R = c.regs;
-    const src = FROM_MEM ? c.mem.read32(EA(c, x)) : R[S]!;
+    const src = FROM_MEM ? c.mem.read32(addr(c, x, MM, MB, MI, MS, MD)) : R[S]!;
     const a = THREE ? src : R[D]!;
     const b = THREE ? IB : src;
     const p = a * b; // |p| < 2^62: the range test is exact even where p is rounded
@@ -837,7 +850,11 @@ function cmovHandler(cc: number, u: Uop): Handler | undefined {
   const WIDE = size === 8;
   const D = 2 * u.r0;
   const S = 2 * u.r1;
-  const EA = eaFor(u);
+  const MM = memMode(u);
+  const MB = 2 * u.mBase;
+  const MI = 2 * u.mIndex;
+  const MS = u.mScale;
+  const MD = u.mDisp;
   if (u.k1 === K.Gpr)
     return (c) => {
       const R = c.regs;
@@ -849,7 +866,7 @@ function cmovHandler(cc: number, u: Uop): Handler | undefined {
   return (c, x) => {
     // The source is read (and may fault) even when the condition is false.
     const m = c.mem;
-    const a = EA(c, x);
+    const a = addr(c, x, MM, MB, MI, MS, MD);
     const lo = WIDE ? m.read64(a) : m.read32(a);
     const hi = WIDE ? m.hi : 0;
     const R = c.regs;
@@ -867,8 +884,12 @@ function setccHandler(cc: number, u: Uop): Handler | undefined {
   const H0 = u.h0;
   if (u.k0 === K.Gpr) return (c) => setB(c, D, H0, F(c) === WANT ? 1 : 0);
   if (u.k0 !== K.Mem) return undefined;
-  const EA = eaFor(u);
-  return (c, x) => c.mem.write8(EA(c, x), F(c) === WANT ? 1 : 0);
+  const MM = memMode(u);
+  const MB = 2 * u.mBase;
+  const MI = 2 * u.mIndex;
+  const MS = u.mScale;
+  const MD = u.mDisp;
+  return (c, x) => c.mem.write8(addr(c, x, MM, MB, MI, MS, MD), F(c) === WANT ? 1 : 0);
 }
 
 function branchHandler(mn: string, u: Uop): Handler | undefined {

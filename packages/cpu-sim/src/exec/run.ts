@@ -9,7 +9,7 @@ import type { CodeCache } from "../cache.ts";
 import type { Cpu } from "../cpu.ts";
 import { CpuException, Vec } from "../errors.ts";
 import type { Uop } from "../uop.ts";
-import { type Block, buildBlock } from "./block.ts";
+import { type Block, buildBlock, compileBlock, JIT_DOUBLING, runBlock } from "./block.ts";
 
 /** Why {@link runCpu} returned. */
 export enum Stop {
@@ -38,14 +38,26 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
     cur = u;
     for (;;) {
       const b = u.blk;
-      if (b !== null && n + b.uops.length <= budget && (c.flags & 0x100) === 0) {
+      if (b !== null && n + b.len <= budget && (c.flags & 0x100) === 0) {
         blk = b;
         executing = true;
-        const k = b.run(c, cache, cache.gen, budget - n);
+        const run = b.run;
+        let k: number;
+        if (run !== null) k = run(c, cache, cache.gen, budget - n);
+        else {
+          k = runBlock(c, cache, b, budget - n);
+          if ((b.heat += k) >= cache.jitNext && cache.jitThreshold > 0) {
+            compileBlock(b);
+            cache.jitted++;
+            // Each compilation costs V8 milliseconds: the more blocks already have functions, the
+            // hotter the next one must be (the threshold doubles every JIT_DOUBLING blocks).
+            cache.jitNext = cache.jitThreshold * 2 ** (cache.jitted / JIT_DOUBLING);
+          }
+        }
         executing = false;
         blk = null;
         n += k;
-        u = b.uops[(k - 1) % b.uops.length]!;
+        u = b.uops[k <= b.len ? k - 1 : (k - 1) % b.len]!;
       } else {
         if (b === null && ++u.heat === cache.blockThreshold) u.blk = buildBlock(u, cache);
         c.rip = u.next;
