@@ -38,8 +38,12 @@ export interface Block {
   head: number;
   /** The last instruction jumps back to the head. */
   loops: boolean;
-  /** Per uop: 1 = set RIP before the handler, 2 = may store (check the cache generation after). */
+  /**
+   * Per uop: 1 = set RIP before the handler, 2 = may store (check the cache generation after),
+   * 4 = side exit (the block goes on only when RIP is then `expect[k]`).
+   */
   flags: Uint8Array;
+  expect: number[];
   /** Instructions run by tier 1 so far. */
   heat: number;
   /**
@@ -68,6 +72,13 @@ const EXCLUDED = new Set([...Object.keys(SYSTEM), "popf", "popfw"]);
 const STRINGS = new Set(Object.keys(STRING));
 /** Direct transfers a block continues through (to a target on the same page). */
 const FOLLOW = new Set(["jmp_Jb", "jmp_Jz", "call_Jz"]);
+/** Conditional branches (specialised ones set RIP only when taken). */
+const JCC = new Set(
+  ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"].flatMap((cc) => [
+    `j${cc}_Jb`,
+    `j${cc}_Jz`,
+  ]),
+);
 
 const PAGE = 4096;
 let serial = 0;
@@ -82,23 +93,46 @@ function mayStore(u: Uop, name: string): boolean {
 export function buildBlock(head: Uop, cache: CodeCache): Block | null {
   const page = Math.floor(head.ip / PAGE);
   const uops: Uop[] = [];
+  const expect: number[] = [];
   const seen = new Set<number>();
+  const returns: number[] = [];
+  const onPage = (ip: number): boolean => Math.floor(ip / PAGE) === page && !seen.has(ip);
   let u: Uop | undefined = head;
   while (u !== undefined && uops.length < MAX_LEN && !seen.has(u.ip)) {
     if (Math.floor((u.ip + u.len - 1) / PAGE) !== page || Math.floor(u.ip / PAGE) !== page) break;
     const name = formName(u.form);
     if (EXCLUDED.has(name)) break;
     uops.push(u);
+    expect.push(-1);
     seen.add(u.ip);
-    // A direct JMP or CALL (specialised: it sets RIP itself) continues the block at its target
-    // when that is on the same page and not in the block yet; other transfers end it.
-    if (u.spec && FOLLOW.has(name) && Math.floor(u.target / PAGE) === page && !seen.has(u.target)) {
-      u = cache.peek(u.target);
-      continue;
+    if (u.spec) {
+      // A direct JMP or CALL continues the block at its target when that is on the same page and
+      // not in the block yet.
+      if (FOLLOW.has(name) && onPage(u.target)) {
+        if (name === "call_Jz") returns.push(u.next);
+        u = cache.peek(u.target);
+        continue;
+      }
+      // A RET matching a CALL in the block, and a conditional branch in the direction it went
+      // (the fall-through when that was seen), continue it too, with a side exit: when RIP is
+      // not the expected one after the instruction, the block ends there.
+      let to = -1;
+      if (name === "ret" && returns.length > 0) to = returns.pop()!;
+      else if (JCC.has(name) && u.target !== head.ip) {
+        if (u.nextU !== null) to = u.next;
+        else if (u.takenU !== null && u.takenIp === u.target) to = u.target;
+      }
+      if (to >= 0 && onPage(to)) {
+        expect[expect.length - 1] = to;
+        u = cache.peek(to);
+        continue;
+      }
     }
     if (ENDS.has(name) || (u.rep !== 0 && STRINGS.has(name))) break;
     u = cache.peek(u.next);
   }
+  // A side exit as the last instruction is just the end.
+  if (uops.length > 0) expect[uops.length - 1] = -1;
   if (uops.length < 2) return null;
   // The block's other instructions reached the threshold about now too; they are no longer
   // single-stepped unless entered by a jump, and need a fresh count before they start a block.
@@ -111,12 +145,14 @@ export function buildBlock(head: Uop, cache: CodeCache): Block | null {
   const flags = new Uint8Array(len);
   for (let k = 0; k < len; k++) {
     const x = uops[k]!;
-    // Specialised handlers never read RIP; the last instruction may branch (sets RIP itself).
-    if (!x.spec || k === last) flags[k]! |= 1;
+    // Specialised handlers never read RIP; a branch (the last instruction, or one with a side
+    // exit) may leave it as it is.
+    if (!x.spec || k === last || expect[k]! >= 0) flags[k]! |= 1;
     if (k !== last && mayStore(x, formName(x.form))) flags[k]! |= 2;
+    if (expect[k]! >= 0) flags[k]! |= 4;
   }
   const loops = uops[last]!.target === head.ip && ENDS.has(formName(uops[last]!.form));
-  return { uops, len, head: head.ip, loops, flags, heat: 0, run: null };
+  return { uops, len, head: head.ip, loops, flags, expect, heat: 0, run: null };
 }
 
 /** Tier 1: run block `b` (see {@link Block.run}). */
@@ -135,9 +171,12 @@ export function runBlock(c: Cpu, cache: CodeCache, b: Block, left: number): numb
         if (f & 1) c.rip = x.next;
         x.fn(c, x);
         c.cycles += x.cost;
-        if (f & 2 && cache.gen !== g) {
-          c.rip = x.next;
-          return n + i + 1;
+        if (f !== 1 && f !== 0) {
+          if (f & 2 && cache.gen !== g) {
+            c.rip = x.next;
+            return n + i + 1;
+          }
+          if (f & 4 && c.rip !== b.expect[i]) return n + i + 1;
         }
       }
       n += len;
@@ -166,6 +205,7 @@ export function compileBlock(b: Block): void {
     if (f & 1) s += ` c.rip = ${x.next};`;
     s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
     if (f & 2) s += ` if (cache.gen !== g) { c.rip = ${x.next}; return ${ret}${k + 1}; }`;
+    if (f & 4) s += ` if (c.rip !== ${b.expect[k]}) return ${ret}${k + 1};`;
     return `${s}\n`;
   };
   let pre = "";
