@@ -79,7 +79,8 @@ for (const [name, rounds] of programs) {
     const qm = s.insns / q.ms / 1000;
     console.log(`  qemu-user:       ${q.ms.toFixed(0)} ms, ${qm.toFixed(0)} MIPS (incl. process start)`);
     console.log(`  ratio xmc/qemu-user: 1/${(qm / mips).toFixed(1)} (target: at least 1/25)`);
-    if (q.out !== s.out) console.log(`  WARNING: outputs differ: qemu ${q.out.trim()} vs xmc ${s.out.trim()}`);
+    if (q.out !== s.out)
+      console.log(`  WARNING: outputs differ: qemu ${q.out.trim()} vs xmc ${s.out.trim()}`);
   }
   if (native.out !== s.out)
     console.log(`  WARNING: outputs differ: native ${native.out.trim()} vs xmc ${s.out.trim()}`);
