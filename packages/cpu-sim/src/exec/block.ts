@@ -55,15 +55,15 @@ export interface Block {
 }
 
 /** Executions of a uop (by the single-step loop) before a block is built from it. */
-export const BLOCK_THRESHOLD: number = Number(globalThis.process?.env?.XMC_BT ?? 48);
+export const BLOCK_THRESHOLD = 48;
 /** Instructions the first blocks run in tier 1 before they get a generated function. */
-export const JIT_THRESHOLD: number = Number(globalThis.process?.env?.XMC_JIT ?? 50_000);
+export const JIT_THRESHOLD = 200_000;
 /** The threshold doubles with every so many generated functions. */
-export const JIT_DOUBLING: number = Number(globalThis.process?.env?.XMC_JITD ?? 16);
+export const JIT_DOUBLING = 16;
 /** Longest block. */
 const MAX_LEN = 64;
 /** Instructions per generated function (see buildBlock). */
-const CHUNK: number = Number(globalThis.process?.env?.XMC_CHUNK ?? 5);
+const CHUNK = 5;
 
 /** Control transfers: included as a block's last instruction. */
 const ENDS = new Set(Object.keys(BRANCH));
