@@ -82,7 +82,28 @@ const FAULT = [
   0x89, 0x76, 0x08, 0xff, 0xc1, 0x6b, 0xd3, 0x03, 0x31, 0xd3, 0xeb, 0xeb,
 ];
 
+// mov $0x402000,%esp; mov $100,%ecx; xor %eax,%eax
+// loop: mov $0x400800,%edx; cmp $50,%ecx; cmovb %rdx,%rsp; call f; dec %ecx; jnz loop; ud2
+// f: add $1,%eax; ret          (from 49 down, the stack is on the code page: CALL's push drops it)
+const CALL_SMC = [
+  0xbc, 0x00, 0x20, 0x40, 0x00, 0xb9, 0x64, 0x00, 0x00, 0x00, 0x31, 0xc0, 0xba, 0x00, 0x08, 0x40, 0x00, 0x83,
+  0xf9, 0x32, 0x48, 0x0f, 0x42, 0xe2, 0xe8, 0x06, 0x00, 0x00, 0x00, 0xff, 0xc9, 0x75, 0xeb, 0x0f, 0x0b, 0x83,
+  0xc0, 0x01, 0xc3,
+];
+
 describe("block dispatch", () => {
+  test("a CALL followed inside a block whose push drops the block's code goes to its target", () => {
+    for (const quantum of [10_000, 30]) {
+      const off = runCode(CALL_SMC, "off", quantum, 1e6);
+      expect(off.regs[0]).toBe(100);
+      expect(off.rip).toBe(0x400021);
+      for (const mode of MODES) {
+        const on = runCode(CALL_SMC, mode, quantum, 1e6);
+        expect(on, `${mode} ${quantum}`).toEqual({ ...off, blocks: on.blocks });
+      }
+    }
+  });
+
   test("a store into the rest of a hot block is seen by the next instruction", () => {
     for (const quantum of [10_000, 30]) {
       const off = runCode(SMC, "off", quantum, 1e6);

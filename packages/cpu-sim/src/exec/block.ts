@@ -39,7 +39,8 @@ export interface Block {
   /** The last instruction jumps back to the head. */
   loops: boolean;
   /**
-   * Per uop: 1 = set RIP before the handler, 2 = may store (check the cache generation after),
+   * Per uop: 1 = RIP set past it before the handler (which may change it), 2 = may store (check
+   * the cache generation after),
    * 4 = side exit (the block goes on only when RIP is then `expect[k]`).
    */
   flags: Uint8Array;
@@ -145,9 +146,9 @@ export function buildBlock(head: Uop, cache: CodeCache): Block | null {
   const flags = new Uint8Array(len);
   for (let k = 0; k < len; k++) {
     const x = uops[k]!;
-    // Specialised handlers never read RIP; a branch (the last instruction, or one with a side
-    // exit) may leave it as it is.
-    if (!x.spec || k === last || expect[k]! >= 0) flags[k]! |= 1;
+    // Specialised handlers never read RIP; a branch (the last instruction, one with a side exit,
+    // a JMP or CALL the block follows) may set it or leave it as it is.
+    if (!x.spec || k === last || expect[k]! >= 0 || x.next !== uops[k + 1]!.ip) flags[k]! |= 1;
     if (k !== last && mayStore(x, formName(x.form))) flags[k]! |= 2;
     if (expect[k]! >= 0) flags[k]! |= 4;
   }
@@ -173,7 +174,8 @@ export function runBlock(c: Cpu, cache: CodeCache, b: Block, left: number): numb
         c.cycles += x.cost;
         if (f !== 1 && f !== 0) {
           if (f & 2 && cache.gen !== g) {
-            c.rip = x.next;
+            // RIP is past the instruction unless it was set before the handler (which may branch).
+            if (!(f & 1)) c.rip = x.next;
             return n + i + 1;
           }
           if (f & 4 && c.rip !== b.expect[i]) return n + i + 1;
@@ -204,7 +206,7 @@ export function compileBlock(b: Block): void {
     let s = `i = ${k};`;
     if (f & 1) s += ` c.rip = ${x.next};`;
     s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
-    if (f & 2) s += ` if (cache.gen !== g) { c.rip = ${x.next}; return ${ret}${k + 1}; }`;
+    if (f & 2) s += ` if (cache.gen !== g) { ${f & 1 ? "" : `c.rip = ${x.next}; `}return ${ret}${k + 1}; }`;
     if (f & 4) s += ` if (c.rip !== ${b.expect[k]}) return ${ret}${k + 1};`;
     return `${s}\n`;
   };
