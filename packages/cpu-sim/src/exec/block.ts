@@ -40,8 +40,8 @@ export interface Block {
   loops: boolean;
   /**
    * Per uop: 1 = RIP set past it before the handler (which may change it), 2 = may store (check
-   * the cache generation after),
-   * 4 = side exit (the block goes on only when RIP is then `expect[k]`).
+   * the cache generation after), 4 = side exit (the block goes on only when RIP is then
+   * `expect[k]`).
    */
   flags: Uint8Array;
   expect: number[];
