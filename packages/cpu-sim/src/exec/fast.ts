@@ -20,6 +20,8 @@ import { ea } from "../ops.ts";
 import { type Handler, K, type Uop } from "../uop.ts";
 
 const TWO32 = 4294967296;
+/** 2^-32 (multiplying by it is exact). */
+const INV32 = 1 / 4294967296;
 /** Canonical user-space addresses are below 2^47 (as in ops.ts). */
 const ADDR_LIMIT = 2 ** 47;
 
@@ -52,23 +54,15 @@ function memMode(u: Uop): number {
  * constants.
  */
 function addr(c: Cpu, x: Uop, mm: number, b: number, i: number, s: number, d: number): number {
-  if (mm === M_BASE_INDEX) {
-    const R = c.regs;
-    let a = d;
-    if (b >= 0) {
-      const h = R[b + 1]!;
-      if (h >= 0x8000 || h < -0x8000) return ea(c, x);
-      a += h * TWO32 + (R[b]! >>> 0);
-    }
-    if (i >= 0) {
-      const h = R[i + 1]!;
-      if (h >= 0x8000 || h < -0x8000) return ea(c, x);
-      a += (h * TWO32 + (R[i]! >>> 0)) * s;
-    }
-    if (a < 0 || a >= ADDR_LIMIT) return ea(c, x);
-    return a;
-  }
-  return mm === M_CONST ? x.mAbs : ea(c, x);
+  if (mm !== M_BASE_INDEX) return mm === M_CONST ? x.mAbs : ea(c, x);
+  const R = c.regs;
+  const hb = b >= 0 ? R[b + 1]! : 0;
+  const hi = i >= 0 ? R[i + 1]! : 0;
+  let a = d;
+  if (b >= 0) a += hb * TWO32 + (R[b]! >>> 0);
+  if (i >= 0) a += (hi * TWO32 + (R[i]! >>> 0)) * s;
+  // Both high halves within ±2^15 (registers within ±2^47) and a canonical result.
+  return ((hb + 0x8000) | (hi + 0x8000)) >>> 16 === 0 && a >= 0 && a < ADDR_LIMIT ? a : ea(c, x);
 }
 
 /** Byte register read (AL..R15B, or AH..BH when `h`). */
@@ -496,7 +490,11 @@ function extendHandler(signed: boolean, u: Uop): Handler | undefined {
   };
 }
 
-/** LEA into a 32/64-bit register with 64-bit addressing (move.ts `leaExact`). */
+/**
+ * LEA into a 32/64-bit register with 64-bit addressing (move.ts `leaExact`), one closure per
+ * shape: the low halves summed as a double (exact), the high halves as int32 sums with the carry
+ * out of the low sum (`L * 2^-32`, truncated: L is never negative).
+ */
 function leaHandler(u: Uop): Handler | undefined {
   const size = u.s0;
   if ((size !== 4 && size !== 8) || u.k0 !== K.Gpr || u.asize !== 8 || u.mBase < -1 || u.mIndex < -1)
@@ -512,34 +510,60 @@ function leaHandler(u: Uop): Handler | undefined {
       R[D + 1] = hi;
     };
   }
-  const B = u.mBase;
-  const I = u.mIndex;
+  const B = 2 * u.mBase;
+  const I = 2 * u.mIndex;
   const SC = u.mScale;
   const DL = u.mDisp >>> 0;
   const DH = u.mDisp < 0 ? -1 : 0;
-  if (!WIDE)
+  if (B >= 0 && I >= 0) {
+    if (!WIDE)
+      return (c) => {
+        const R = c.regs;
+        R[D] = (DL + (R[B]! >>> 0) + (R[I]! >>> 0) * SC) | 0;
+        R[D + 1] = 0;
+      };
     return (c) => {
       const R = c.regs;
-      let L = DL;
-      if (B >= 0) L += R[2 * B]! >>> 0;
-      if (I >= 0) L += (R[2 * I]! >>> 0) * SC;
+      const L = DL + (R[B]! >>> 0) + (R[I]! >>> 0) * SC;
+      const H = DH + R[B + 1]! + Math.imul(R[I + 1]!, SC) + ((L * INV32) | 0);
       R[D] = L | 0;
-      R[D + 1] = 0;
+      R[D + 1] = H | 0;
     };
+  }
+  if (B >= 0) {
+    if (!WIDE)
+      return (c) => {
+        const R = c.regs;
+        R[D] = (DL + (R[B]! >>> 0)) | 0;
+        R[D + 1] = 0;
+      };
+    return (c) => {
+      const R = c.regs;
+      const L = DL + (R[B]! >>> 0);
+      R[D] = L | 0;
+      R[D + 1] = (DH + R[B + 1]! + (L >= TWO32 ? 1 : 0)) | 0;
+    };
+  }
+  if (I >= 0) {
+    if (!WIDE)
+      return (c) => {
+        const R = c.regs;
+        R[D] = (DL + (R[I]! >>> 0) * SC) | 0;
+        R[D + 1] = 0;
+      };
+    return (c) => {
+      const R = c.regs;
+      const L = DL + (R[I]! >>> 0) * SC;
+      R[D] = L | 0;
+      R[D + 1] = (DH + Math.imul(R[I + 1]!, SC) + ((L * INV32) | 0)) | 0;
+    };
+  }
+  const lo = DL | 0;
+  const hi = WIDE ? DH : 0;
   return (c) => {
     const R = c.regs;
-    let L = DL;
-    let H = DH;
-    if (B >= 0) {
-      L += R[2 * B]! >>> 0;
-      H += R[2 * B + 1]!;
-    }
-    if (I >= 0) {
-      L += (R[2 * I]! >>> 0) * SC;
-      H += Math.imul(R[2 * I + 1]!, SC);
-    }
-    R[D] = L | 0;
-    R[D + 1] = (H + Math.floor(L / TWO32)) | 0;
+    R[D] = lo;
+    R[D + 1] = hi;
   };
 }
 
