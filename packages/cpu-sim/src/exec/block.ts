@@ -81,6 +81,12 @@ const JCC = new Set(
   ]),
 );
 
+/**
+ * Unreachable statements (`g` is never negative) that put a chunk's bytecode above V8's limit
+ * for inlining a function (460 bytes).
+ */
+const PAD = `if (g < 0) {\n${Array.from({ length: 70 }, (_, i) => `c.blockDone = ${i};`).join("\n")}\n}\n`;
+
 const PAGE = 4096;
 let serial = 0;
 
@@ -221,11 +227,13 @@ export function compileBlock(b: Block): void {
   } else {
     // Long: chunks of CHUNK instructions, one function each (V8 inlines only so much into one
     // function); a chunk returns 0 when it completed, else (after a store into cached code)
-    // the number of the block's instructions completed, with RIP set after the last one.
+    // the number of the block's instructions completed, with RIP set after the last one. Each
+    // chunk starts with PAD, never executed, so that V8 does not inline the chunk into the
+    // block's function (where all the chunks' handlers would share one inlining budget).
     for (let k0 = 0, j = 0; k0 < len; k0 += CHUNK, j++) {
       let lines = "";
       for (let k = k0; k < Math.min(k0 + CHUNK, len); k++) lines += line(k, "");
-      pre += `function c${j}(c, cache, g) {\nlet i = ${k0};\ntry {\n${lines}return 0;\n} catch (e) {\nc.blockFault = i;\nthrow e;\n}\n}\n`;
+      pre += `function c${j}(c, cache, g) {\n${PAD}let i = ${k0};\ntry {\n${lines}return 0;\n} catch (e) {\nc.blockFault = i;\nthrow e;\n}\n}\n`;
       body += `k = c${j}(c, cache, g);\nif (k !== 0) return n + k;\n`;
     }
   }
