@@ -91,7 +91,29 @@ const CALL_SMC = [
   0xc0, 0x01, 0xc3,
 ];
 
+// mov $0x401000,%edx; xor %eax,%eax; mov $1,%ebx
+// loop: mov %edx,%edi; mov %ebx,%ecx; rep stosb; add $64,%ebx; jmp loop
+// (the count grows until REP STOSB runs off the data page: a fault inside a handler that adds
+// its elements' cycles itself)
+const REP_FAULT = [
+  0xba, 0x00, 0x10, 0x40, 0x00, 0x31, 0xc0, 0xbb, 0x01, 0x00, 0x00, 0x00, 0x89, 0xd7, 0x89, 0xd9, 0xf3, 0xaa,
+  0x83, 0xc3, 0x40, 0xeb, 0xf5,
+];
+
 describe("block dispatch", () => {
+  test("a fault inside REP STOS in a block: cycles of the elements done, as single-stepped", () => {
+    for (const quantum of [10_000, 100]) {
+      const off = runCode(REP_FAULT, "off", quantum, 1e7);
+      expect(off.fault).toBeInstanceOf(GuestFault);
+      expect(off.rip).toBe(0x400010);
+      for (const mode of MODES) {
+        const on = runCode(REP_FAULT, mode, quantum, 1e7);
+        expect(on, `${mode} ${quantum}`).toEqual({ ...off, blocks: on.blocks });
+        if (mode !== "off") expect(on.blocks, mode).toBeGreaterThan(0);
+      }
+    }
+  });
+
   test("a CALL followed inside a block whose push drops the block's code goes to its target", () => {
     for (const quantum of [10_000, 30]) {
       const off = runCode(CALL_SMC, "off", quantum, 1e6);
