@@ -69,6 +69,8 @@ if (mode === "start") {
     pnpm(["exec", "turbo", "run", "gen:check", "--output-logs=errors-only"]),
   );
   check("lint (biome check)", pnpm(["exec", "biome", "check", "."]));
+  // tsc over src, tests and benches (the rollup build checks only what it bundles).
+  check("typecheck (tsc)", pnpm(["exec", "turbo", "run", "typecheck", "--output-logs=errors-only"]));
   const dirs = workspaceDirs();
   for (const d of dirs) rmSync(join(d, ".vitest-results.json"), { force: true });
   const status = pnpm(["exec", "turbo", "run", "test", "--continue", "--concurrency=1"]);

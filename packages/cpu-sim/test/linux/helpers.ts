@@ -44,7 +44,7 @@ export function runSim(
   args: string[] = [],
   opts: Partial<ProcessOptions> & {
     cpus?: number;
-    precise?: { fetchBlock?: number; prefetch?: number; strict?: boolean };
+    precise?: { fetchBlock?: number; prefetch?: number; strict?: boolean; fetchSeed?: number };
   } = {},
 ): SimResult {
   const machine = new Machine({ cpus: opts.cpus ?? 4, ...(opts.precise ? { precise: opts.precise } : {}) });
