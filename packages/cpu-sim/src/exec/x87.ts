@@ -282,7 +282,7 @@ function arithMem(op: number, rev: boolean, kind: MemKind): Handler {
     const p = st.top(c);
     const x = st.readST(c, 0);
     if (x === null) {
-      if (!st.underflow(c)) st.setIndefinite(c, p);
+      st.underflowInto(c, p);
       return;
     }
     const r = rev
@@ -327,7 +327,7 @@ const fsqrt: Handler = (c) => {
   const x = st.readST(c, 0);
   const p = st.top(c);
   if (x === null) {
-    if (!st.underflow(c)) st.setIndefinite(c, p);
+    st.underflowInto(c, p);
     return;
   }
   finish(c, p, sf.arith(sf.OP_SQRT, x, x, st.pcFmt(c), st.rc(c), false, true));
@@ -339,7 +339,7 @@ function sign(kind: "chs" | "abs"): Handler {
     st.checkPending(c);
     const p = st.top(c);
     if (st.isEmpty(c, p)) {
-      if (!st.underflow(c)) st.setIndefinite(c, p);
+      st.underflowInto(c, p);
       return;
     }
     c.fpuExp[p] = kind === "chs" ? c.fpuExp[p]! ^ 0x8000 : c.fpuExp[p]! & 0x7fff;
@@ -444,7 +444,7 @@ const frndint: Handler = (c) => {
   const x = st.readST(c, 0);
   const p = st.top(c);
   if (x === null) {
-    if (!st.underflow(c)) st.setIndefinite(c, p);
+    st.underflowInto(c, p);
     return;
   }
   let r: sf.SF;
@@ -464,7 +464,7 @@ const fscale: Handler = (c) => {
   const b = st.readST(c, 1);
   const p = st.top(c);
   if (a === null || b === null) {
-    if (!st.underflow(c)) st.setIndefinite(c, p);
+    st.underflowInto(c, p);
     return;
   }
   let r: sf.SF;
@@ -538,7 +538,7 @@ function fprem(ieee: boolean): Handler {
     const b = st.readST(c, 1);
     const p = st.top(c);
     if (a === null || b === null) {
-      if (!st.underflow(c)) st.setIndefinite(c, p);
+      st.underflowInto(c, p);
       return;
     }
     let r: sf.SF;
@@ -619,7 +619,7 @@ function trans1(f: (x: number) => number, trig: boolean): Handler {
     const x = st.readST(c, 0);
     const p = st.top(c);
     if (x === null) {
-      if (!st.underflow(c)) st.setIndefinite(c, p);
+      st.underflowInto(c, p);
       return;
     }
     c.fpuSw &= ~st.SW_C2;
@@ -684,7 +684,7 @@ function trans2out(f: (x: number) => [number, number]): Handler {
     const x = st.readST(c, 0);
     const p = st.top(c);
     if (x === null) {
-      if (!st.underflow(c)) st.setIndefinite(c, p);
+      st.underflowInto(c, p);
       return;
     }
     c.fpuSw &= ~st.SW_C2;

@@ -121,6 +121,11 @@ export function underflow(c: Cpu): boolean {
   return report(c, sf.IE | SW_SF);
 }
 
+/** Stack underflow with the masked response (the indefinite) into physical register p, unless IE is unmasked. */
+export function underflowInto(c: Cpu, p: number): void {
+  if (!underflow(c)) setIndefinite(c, p);
+}
+
 /**
  * Push: decrement TOP; on overflow (the new ST(0) not empty) IE|SF with C1=1 and, masked, the
  * indefinite is loaded (returns false: nothing more to store). Returns true when the caller
