@@ -244,7 +244,9 @@ function show(input) {
   if (input instanceof Uint8Array)
     return `hex ${toHex(input.subarray(0, 4096))}${input.length > 4096 ? "…" : ""}`;
   try {
-    const j = JSON.stringify(input);
+    const j = JSON.stringify(input, (_k, v) =>
+      v instanceof Uint8Array ? `hex ${toHex(v)}` : typeof v === "bigint" ? `${v}n` : v,
+    );
     return j === undefined ? String(input) : j.length > 4096 ? `${j.slice(0, 4096)}…` : j;
   } catch {
     return String(input);
