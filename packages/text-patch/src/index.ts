@@ -54,10 +54,28 @@ export {
   type WriterLock,
 } from "./port.ts";
 export {
+  type CheckMachine,
+  type CheckMachineCpu,
+  type PrecisePort,
+  type PreciseScenario,
+  type PreciseScenarioOptions,
+  precisePort,
+  preciseScenario,
+} from "./precise-port.ts";
+export {
   type PatchStats,
   type ProtocolName,
   type ProtocolOptions,
   splitStores,
   UNSAFE_PROTOCOLS,
 } from "./protocols.ts";
+export {
+  SCENARIO_BASE,
+  type ScenarioProgram,
+  type ScenarioProgramOptions,
+  SITE_KINDS,
+  type SiteKind,
+  scenarioProgram,
+  scenarioStack,
+} from "./scenarios.ts";
 export { MAX_BOUNDARY_SCAN, type PatchSite, validateBatch, validateSite } from "./validate.ts";
