@@ -53,3 +53,21 @@ export function parseAddress(v: string, what: string): number {
     throw new UsageError(`${what}: "${v}" is not an address (use hex 0x... or decimal)`);
   return n;
 }
+
+/** An integer option from `min` to `max` (decimal digits only), `def` when absent. */
+export function intOption(
+  v: string | true | undefined,
+  name: string,
+  min: number,
+  max: number,
+  def: number,
+  command: string,
+): number {
+  if (v === undefined) return def;
+  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw new UsageError(
+      `xmc ${command}: ${name} must be an integer from ${min} to ${max}, not "${String(v)}"`,
+    );
+  return n;
+}

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { ElfError } from "@xmc/elf";
 import { parseAddress, parseArgs } from "./args.ts";
+import { CHECK_HELP, checkCommand } from "./check/command.ts";
 import { disasm } from "./disasm.ts";
 import { UsageError } from "./errors.ts";
 import { RUN_HELP, runCommand, runWantsDebug } from "./run.ts";
@@ -16,6 +17,7 @@ Usage: xmc <command> [options]
 Commands:
   disasm    disassemble an ELF file as GNU objdump -d prints it
   run       run a static x86-64 Linux program on the simulated multi-CPU machine
+  check     check live-patching protocols on the precise machine over many schedules
   help      show help for a command (xmc help disasm)
 
 Global options: --help, --debug (show stack traces), --version
@@ -117,6 +119,7 @@ export function main(argv: string[]): number {
       case "-h":
         if (rest[0] === "disasm") out(DISASM_HELP);
         else if (rest[0] === "run") out(RUN_HELP);
+        else if (rest[0] === "check") out(CHECK_HELP);
         else out(HELP);
         return 0;
       case "--version":
@@ -126,6 +129,8 @@ export function main(argv: string[]): number {
         return runDisasm(rest);
       case "run":
         return runCommand(rest);
+      case "check":
+        return checkCommand(rest, out);
       default:
         throw new UsageError(`xmc: unknown command "${cmd}" (try xmc --help)`);
     }

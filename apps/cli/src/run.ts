@@ -7,7 +7,7 @@
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { countByClass, type EventLog, LinuxProcess, LoadError, Machine, NOMINAL_HZ } from "@xmc/cpu-sim";
-import { parseArgs } from "./args.ts";
+import { intOption as intOpt, parseArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
 /** Exit status when the instruction limit stops the run (as timeout(1) uses). */
@@ -60,11 +60,7 @@ function intOption(
   max: number,
   def: number,
 ): number {
-  if (v === undefined) return def;
-  const n = typeof v === "string" && /^\d+$/.test(v) ? Number(v) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max)
-    throw new UsageError(`xmc run: ${name} must be an integer from ${min} to ${max}, not "${String(v)}"`);
-  return n;
+  return intOpt(v, name, min, max, def, "run");
 }
 
 /** Statistics of a run (`--stats`, `--stats-json`). */
