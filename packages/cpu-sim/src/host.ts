@@ -118,6 +118,18 @@ export class HostSide {
     this.agentTime = at;
   }
 
+  /** Agent programs waiting for the current one to end, with their start times. */
+  private readonly agentQueue: { program: Generator<HostAgentYield, void, void>; at: number }[] = [];
+
+  /**
+   * Run `program` after the current agent program (or now when there is none), not before
+   * modeled time `at`: the agent is one patching CPU, so its programs never overlap.
+   */
+  queueAgent(program: Generator<HostAgentYield, void, void>, at: number): void {
+    if (this.agent === undefined) this.setAgent(program, Math.max(at, this.agentTime));
+    else this.agentQueue.push({ program, at });
+  }
+
   /** An agent program is in progress. */
   get agentActive(): boolean {
     return this.agent !== undefined;
@@ -137,6 +149,8 @@ export class HostSide {
     if (r.done) {
       this.agent = undefined;
       this.agentWait = undefined;
+      const next = this.agentQueue.shift();
+      if (next) this.setAgent(next.program, Math.max(next.at, this.agentTime));
     } else this.agentWait = r.value ?? undefined;
   }
 }

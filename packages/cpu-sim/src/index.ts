@@ -19,6 +19,14 @@ export { EPOCH_SECONDS, NOMINAL_HZ } from "./linux/time.ts";
 export { type EventKind, EventLog, Machine, type MachineOptions } from "./machine.ts";
 export { GuestFault, Memory, MemoryLimitError, PAGE_SIZE, Perm } from "./memory.ts";
 export {
+  type MachinePort,
+  machinePort,
+  type PortCpu,
+  type PortLock,
+  type PortTrap,
+  type PortTrapHandler,
+} from "./port.ts";
+export {
   countByClass,
   describeHazard,
   HAZARD_CLASSES,

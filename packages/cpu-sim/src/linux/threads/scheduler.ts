@@ -201,7 +201,12 @@ export class Scheduler {
           ? 1 + (this.rng.next() % this.quantum)
           : (this.quantum >> 1) + (this.rng.next() % this.quantum);
         // While the agent works, quanta are short so that IPIs are taken promptly.
-        if (side.agentActive && q > side.agentQuantum) q = side.agentQuantum;
+        // (An agent that starts later in modeled time leaves the quanta alone until then.)
+        if (side.agentActive) {
+          const ahead = side.agentTime - c.cycles;
+          const cap = ahead > side.agentQuantum ? ahead : side.agentQuantum;
+          if (q > cap) q = cap;
+        }
         const before = c.instructions;
         this.running = c;
         const why = this.machine.run(c, Math.min(q, limit - total));
