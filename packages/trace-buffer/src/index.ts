@@ -18,6 +18,16 @@ export { type CtfOptions, type CtfResult, writeCtf } from "./export/ctf.ts";
 export { formatText } from "./export/text.ts";
 export { ctfMetadata } from "./export/tsdl.ts";
 export {
+  type CtfEvent,
+  type CtfEventClass,
+  type CtfPacket,
+  type CtfStream,
+  type CtfTrace,
+  type CtfValue,
+  parseCtf,
+  readCtf,
+} from "./import/ctf-read.ts";
+export {
   cpuItems,
   type LossReason,
   type LostEvents,
