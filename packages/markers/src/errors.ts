@@ -20,7 +20,9 @@ export type MarkerRule =
   /** The note or section describing sites is malformed. */
   | "note"
   /** The connection was already disconnected. */
-  | "disconnected";
+  | "disconnected"
+  /** An unsafe patching protocol without `unsafe: true`. */
+  | "protocol";
 
 /** An error of the markers package; `rule` says which rule refused. */
 export class MarkerError extends Error {

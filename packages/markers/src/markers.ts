@@ -10,7 +10,13 @@
  * protocol and frees each stub only once no CPU can be inside it (quiescence).
  * @module
  */
-import { type PatchSite, type PatchStats, type ProtocolName, TextPatcher } from "@xmc/text-patch";
+import {
+  type PatchSite,
+  type PatchStats,
+  type ProtocolName,
+  TextPatcher,
+  UNSAFE_PROTOCOLS,
+} from "@xmc/text-patch";
 import { encodeJmp32 } from "@xmc/x86-decode";
 import { type ArgContext, ArgFault, argValue, readGuestString } from "./args.ts";
 import { MarkerError } from "./errors.ts";
@@ -68,7 +74,9 @@ export interface MarkersOptions {
   /** Where a probe's first error goes (default: stderr). Later errors are only counted. */
   onProbeError?: (error: unknown, connection: Connection, event: MarkerEvent) => void;
   /** Protocol for the text changes (default `int3-batch`). */
-  protocol?: Extract<ProtocolName, "int3-batch" | "stop-machine">;
+  protocol?: ProtocolName;
+  /** Needed for the unsafe protocols (`naive`, `jmp2`, …): for demonstrating what they break. */
+  unsafe?: boolean;
   /** First host-call id (one per site, default 0x584d0000). */
   hostCallBase?: number;
   /** Longest string read for `%s` (default 4096 bytes). */
@@ -112,8 +120,10 @@ interface SiteState {
   readonly site: MarkerSite;
   readonly id: number;
   readonly convs: Conversion[];
-  /** Arming count (what the user asked for). */
+  /** Arming count (what the runs so far asked for). */
   count: number;
+  /** Arming count once every arm/disarm run handed out so far has run. */
+  planned: number;
   /** What the text / flag is now (or is being made by a run in progress). */
   on: boolean;
   /** The stub of a 5-byte site while it is (or was last) enabled. */
@@ -160,6 +170,17 @@ export class Markers {
     this.sites = sites;
     this.opts = options;
     this.base = options.hostCallBase ?? 0x584d0000;
+    const protocol = options.protocol ?? "int3-batch";
+    if (UNSAFE_PROTOCOLS.includes(protocol) && options.unsafe !== true)
+      throw new MarkerError(
+        "protocol",
+        `the ${protocol} protocol can make other CPUs execute torn bytes; pass unsafe: true to use it anyway`,
+      );
+    if (protocol === "early")
+      throw new MarkerError(
+        "protocol",
+        "early poke needs every other CPU to be quiet; markers patch running programs",
+      );
     this.patcher = new TextPatcher(port, { owner: "markers" });
     this.arena = new StubArena((near, size) => port.allocExec(near, size));
     this.states = sites.map((site, i) => ({
@@ -167,6 +188,7 @@ export class Markers {
       id: this.base + i,
       convs: site.problem ? [] : parseFormat(site.format),
       count: 0,
+      planned: 0,
       on: false,
       stub: 0,
       conns: [],
@@ -195,11 +217,16 @@ export class Markers {
     return out;
   }
 
-  private statesOf(pattern: string): SiteState[] {
-    const re = globToRegExp(pattern);
-    const out = this.states.filter((s) => re.test(siteName(s.site)));
-    if (out.length === 0) throw new MarkerError("no-match", `no marker matches "${pattern}"`);
-    return out;
+  /** The sites matching any of `patterns` (each must match something). */
+  private statesOf(patterns: string | readonly string[]): SiteState[] {
+    const out = new Set<SiteState>();
+    for (const pattern of typeof patterns === "string" ? [patterns] : patterns) {
+      const re = globToRegExp(pattern);
+      const hit = this.states.filter((s) => re.test(siteName(s.site)));
+      if (hit.length === 0) throw new MarkerError("no-match", `no marker matches "${pattern}"`);
+      for (const h of hit) out.add(h);
+    }
+    return [...out];
   }
 
   /**
@@ -245,27 +272,42 @@ export class Markers {
   }
 
   /**
-   * Arm every marker matching `pattern` (each one's count goes up by one) and return the steps
-   * that enable the sites whose count left zero: one protocol run for all of them (split at
-   * the patcher's batch bound). Run the steps as the machine's patching agent.
+   * Arm every marker matching `pattern`: returns the steps that raise each one's count by one
+   * (when they start) and enable the sites whose count leaves zero — one protocol run for all
+   * of them (split at the patcher's batch bound). Run the steps as the machine's patching
+   * agent. Validation happens now: `no-match`, `bad-pattern`, `bad-format`, `site` (the site
+   * does not hold its NOP) are thrown before anything is written.
    */
-  arm(pattern: string): Generator<undefined | { wait: () => boolean; why: string }, ArmResult, void> {
+  arm(
+    pattern: string | readonly string[],
+  ): Generator<undefined | { wait: () => boolean; why: string }, ArmResult, void> {
     const states = this.statesOf(pattern);
     for (const st of states) this.checkSite(st);
-    for (const st of states) st.count++;
-    return this.reconcile();
+    for (const st of states) st.planned++;
+    return this.adjust(states, +1);
   }
 
   /**
-   * Disarm every marker matching `pattern` (throws `not-armed`, changing nothing, when one of
-   * them is not armed) and return the steps that disable the sites whose count reached zero.
+   * Disarm every marker matching `pattern`: steps that lower each count by one and disable the
+   * sites whose count reaches zero. Throws `not-armed` (changing nothing) when one of them is
+   * not armed, counting the arm and disarm runs already handed out.
    */
-  disarm(pattern: string): Generator<undefined | { wait: () => boolean; why: string }, ArmResult, void> {
+  disarm(
+    pattern: string | readonly string[],
+  ): Generator<undefined | { wait: () => boolean; why: string }, ArmResult, void> {
     const states = this.statesOf(pattern);
-    const idle = states.find((s) => s.count === 0);
+    const idle = states.find((s) => s.planned === 0);
     if (idle) throw new MarkerError("not-armed", `marker ${siteName(idle.site)} is not armed`);
-    for (const st of states) st.count--;
-    return this.reconcile();
+    for (const st of states) st.planned--;
+    return this.adjust(states, -1);
+  }
+
+  private *adjust(
+    states: SiteState[],
+    by: 1 | -1,
+  ): Generator<undefined | { wait: () => boolean; why: string }, ArmResult, void> {
+    for (const st of states) st.count += by;
+    return yield* this.reconcile();
   }
 
   /** Refuse a site whose bytes are not what its kind promises (nothing is written). */
@@ -347,9 +389,12 @@ export class Markers {
     }
     text.sort((a, b) => a.addr - b.addr);
     const protocol = this.opts.protocol ?? "int3-batch";
+    const unsafe = this.opts.unsafe === true;
     for (let i = 0; i < text.length; i += this.patcher.maxBatch) {
       if (i > 0) yield { wait: () => this.port.lock.holder === undefined, why: "patch writer lock" };
-      result.batches.push(yield* this.patcher.patch(text.slice(i, i + this.patcher.maxBatch), { protocol }));
+      result.batches.push(
+        yield* this.patcher.patch(text.slice(i, i + this.patcher.maxBatch), { protocol, unsafe }),
+      );
     }
     if (freed.length > 0) {
       // A stub is freed only when no CPU can be inside it: no RIP in it and (the stub is left

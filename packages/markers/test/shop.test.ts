@@ -91,4 +91,60 @@ describe("shop fixture on 4 CPUs", () => {
     expect(s.markers.totals.probeErrors).toBe(0);
     expect(s.markers.totals.argFaults).toBe(0);
   });
+
+  /** Arm and disarm every marker but usdt_audit (whose semaphore changes what the program does) ten times. */
+  function cycling(opts: { protocol?: "int3-batch" | "stop-machine" | "naive"; unsafe?: boolean }) {
+    const s = session("shop", {
+      precise: { strict: true },
+      argv: ["3000"],
+      markers: { ...opts, onProbeError: () => {} },
+    });
+    let hits = 0;
+    s.markers.connect("shop:request_start", "%d %lu", () => {
+      hits++;
+    });
+    const which = ["shop:request_*", "shop:usdt_item", "func:price"];
+    const runs: { enabled: number; disabled: number; ipis: number }[] = [];
+    for (let i = 0; i < 10; i++) {
+      const steps = i % 2 === 0 ? s.markers.arm(which) : s.markers.disarm(which);
+      s.port.runAgent(steps, 5000 + i * 30000, (v) =>
+        runs.push({
+          enabled: v.enabled,
+          disabled: v.disabled,
+          ipis: v.batches.reduce((a, b) => a + b.ipis, 0),
+        }),
+      );
+    }
+    const r = s.run();
+    return { r, hits, runs, hazards: s.machine.precise!.hazards };
+  }
+  const plain3000 = session("shop", { argv: ["3000"] }).run();
+
+  test("armed and disarmed ten times under load in strict precise mode (INT3 protocol): zero hazards, same output", () => {
+    const { r, hits, runs, hazards } = cycling({});
+    expect(hazards).toEqual([]);
+    expect(r.out).toBe(plain3000.out);
+    expect(runs).toHaveLength(10);
+    // Every arming enabled the 5 sites (3 markers, the USDT probe, price's entry) and every
+    // disarming disabled them; each run made one batch with three syncs to 4 CPUs.
+    for (const [i, run] of runs.entries()) {
+      expect(run.enabled + run.disabled).toBe(5);
+      expect(i % 2 === 0 ? run.enabled : run.disabled).toBe(5);
+      expect(run.ipis).toBe(12);
+    }
+    expect(hits).toBeGreaterThan(0);
+    expect(hits).toBeLessThan(12000);
+  });
+
+  test("the same with stop-machine: zero hazards, same output", () => {
+    const { r, hazards, runs } = cycling({ protocol: "stop-machine" });
+    expect(hazards).toEqual([]);
+    expect(r.out).toBe(plain3000.out);
+    expect(runs).toHaveLength(10);
+  });
+
+  test("control: the naive protocol (plain writes while CPUs run) is caught by the same check", () => {
+    const { hazards } = cycling({ protocol: "naive", unsafe: true });
+    expect(hazards.length).toBeGreaterThan(0);
+  });
 });

@@ -39,6 +39,8 @@ export function session(
     cpus?: number;
     seed?: number;
     precise?: MachineOptions["precise"];
+    /** argv[0] (default: the fixture's name). */
+    argv0?: string;
     argv?: string[];
     markers?: MarkersOptions;
   } = {},
@@ -47,7 +49,7 @@ export function session(
   const machine = new Machine({ cpus: opts.cpus ?? 4, ...(opts.precise ? { precise: opts.precise } : {}) });
   let out = "";
   const proc = new LinuxProcess(machine, p.bytes, {
-    argv: [name, ...(opts.argv ?? [])],
+    argv: [opts.argv0 ?? name, ...(opts.argv ?? [])],
     seed: opts.seed ?? 1,
     stdout: (d) => {
       out += Buffer.from(d).toString();
