@@ -8,6 +8,7 @@ import { parseAddress, parseArgs } from "./args.ts";
 import { CHECK_HELP, checkCommand } from "./check/command.ts";
 import { disasm } from "./disasm.ts";
 import { UsageError } from "./errors.ts";
+import { REPORT_HELP, reportCommand } from "./report/command.ts";
 import { RUN_HELP, runCommand, runWantsDebug } from "./run.ts";
 
 const HELP = `xmc — zero-overhead tracing of x86 code, and the machine to check it on
@@ -18,6 +19,7 @@ Commands:
   disasm    disassemble an ELF file as GNU objdump -d prints it
   run       run a static x86-64 Linux program on the simulated multi-CPU machine
   check     check live-patching protocols on the precise machine over many schedules
+  report    (re)build report.html from a CTF trace directory
   help      show help for a command (xmc help disasm)
 
 Global options: --help, --debug (show stack traces), --version
@@ -120,6 +122,7 @@ export function main(argv: string[]): number {
         if (rest[0] === "disasm") out(DISASM_HELP);
         else if (rest[0] === "run") out(RUN_HELP);
         else if (rest[0] === "check") out(CHECK_HELP);
+        else if (rest[0] === "report") out(REPORT_HELP);
         else out(HELP);
         return 0;
       case "--version":
@@ -131,6 +134,8 @@ export function main(argv: string[]): number {
         return runCommand(rest);
       case "check":
         return checkCommand(rest, out);
+      case "report":
+        return reportCommand(rest, out);
       default:
         throw new UsageError(`xmc: unknown command "${cmd}" (try xmc --help)`);
     }
