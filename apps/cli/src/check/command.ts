@@ -2,7 +2,7 @@
  * `xmc check`: run text-patch's protocol checker on cpu-sim's precise machine (and cpu-sim's
  * litmus files), print a table of verdicts with replayable counterexamples, and replay one.
  */
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import {
   checkLitmus,
   describeHazard,
@@ -503,7 +503,7 @@ function runLitmusFiles(
     table(
       ["litmus", "schedules", "outcomes", "runs with hazard", "verdict"],
       rows.map((r) => [
-        r.id,
+        `${r.id} ${basename(r.file, ".json")}`,
         fmtN(r.schedules),
         String(r.outcomes),
         hazardCell(r.runsWithHazard),
@@ -516,7 +516,9 @@ function runLitmusFiles(
   if (cxs.length > 0) {
     write("\ncounterexamples:\n");
     for (const { r, cx } of cxs) {
-      write(`  ${r.id}, ${cx.what}: ${firstLine(cx.description)}\n    ${cx.command}\n`);
+      write(
+        `  ${r.id} ${basename(r.file, ".json")}, ${cx.what}: ${firstLine(cx.description)}\n    ${cx.command}\n`,
+      );
     }
   }
   write(
