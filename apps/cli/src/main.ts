@@ -1,15 +1,18 @@
 /**
- * xmc — the reference app. Commands: disasm, run (more arrive with tracing).
+ * xmc — the reference app. Commands: disasm, run, markers, trace, check, report.
  * Errors print as one line and exit non-zero; `--debug` shows the stack.
  */
 import { readFileSync } from "node:fs";
 import { ElfError } from "@xmc/elf";
+import { MarkerError } from "@xmc/markers";
 import { parseAddress, parseArgs } from "./args.ts";
 import { CHECK_HELP, checkCommand } from "./check/command.ts";
 import { disasm } from "./disasm.ts";
 import { UsageError } from "./errors.ts";
+import { MARKERS_HELP, markersCommand } from "./markers-cmd.ts";
 import { REPORT_HELP, reportCommand } from "./report/command.ts";
 import { RUN_HELP, runCommand, runWantsDebug } from "./run.ts";
+import { TRACE_HELP, traceCommand, traceWantsDebug } from "./trace/command.ts";
 
 const HELP = `xmc — zero-overhead tracing of x86 code, and the machine to check it on
 
@@ -18,6 +21,8 @@ Usage: xmc <command> [options]
 Commands:
   disasm    disassemble an ELF file as GNU objdump -d prints it
   run       run a static x86-64 Linux program on the simulated multi-CPU machine
+  markers   list a program's marker sites: xmc markers, USDT probes, function entries
+  trace     run a program with markers and probes armed while it runs; CTF, JSON, report
   check     check live-patching protocols on the precise machine over many schedules
   report    (re)build report.html from a CTF trace directory
   help      show help for a command (xmc help disasm)
@@ -107,9 +112,11 @@ function runDisasm(argv: string[]): number {
 export function main(argv: string[]): number {
   // `xmc run PROGRAM ARGS...`: the guest's arguments are its own (a guest "--debug" is not ours).
   const first = argv.findIndex((a) => a !== "--debug");
-  const isRun = argv[first] === "run";
+  // (`xmc trace ... PROGRAM ARGS...` likewise.)
+  const isRun = argv[first] === "run" || argv[first] === "trace";
+  const wants = argv[first] === "run" ? runWantsDebug : traceWantsDebug;
   const debug = isRun
-    ? argv.slice(0, first).includes("--debug") || runWantsDebug(argv.slice(first + 1))
+    ? argv.slice(0, first).includes("--debug") || wants(argv.slice(first + 1))
     : argv.includes("--debug");
   const args = isRun ? argv.slice(first) : argv.filter((a) => a !== "--debug");
   try {
@@ -121,6 +128,8 @@ export function main(argv: string[]): number {
       case "-h":
         if (rest[0] === "disasm") out(DISASM_HELP);
         else if (rest[0] === "run") out(RUN_HELP);
+        else if (rest[0] === "markers") out(MARKERS_HELP);
+        else if (rest[0] === "trace") out(TRACE_HELP);
         else if (rest[0] === "check") out(CHECK_HELP);
         else if (rest[0] === "report") out(REPORT_HELP);
         else out(HELP);
@@ -132,6 +141,10 @@ export function main(argv: string[]): number {
         return runDisasm(rest);
       case "run":
         return runCommand(rest);
+      case "markers":
+        return markersCommand(rest, out);
+      case "trace":
+        return traceCommand(rest, out);
       case "check":
         return checkCommand(rest, out);
       case "report":
@@ -145,7 +158,7 @@ export function main(argv: string[]): number {
       process.stderr.write(`${e.message}\n`);
       return e.exitCode;
     }
-    if (e instanceof ElfError) {
+    if (e instanceof ElfError || e instanceof MarkerError) {
       process.stderr.write(`xmc: ${e.message}\n`);
       return 1;
     }

@@ -53,16 +53,6 @@ Examples:
   xmc run --precise --strict --stats --cpus 2 ./jit
 `;
 
-function intOption(
-  v: string | true | undefined,
-  name: string,
-  min: number,
-  max: number,
-  def: number,
-): number {
-  return intOpt(v, name, min, max, def, "run");
-}
-
 /** Statistics of a run (`--stats`, `--stats-json`). */
 export interface RunStats {
   profile: string;
@@ -80,7 +70,8 @@ export interface RunStats {
   hazards?: Record<string, number>;
 }
 
-const RUN_FLAGS = {
+/** The options of `xmc run` (and the run options of `xmc trace`). */
+export const RUN_FLAGS: Record<string, { value: boolean }> = {
   cpus: { value: true },
   seed: { value: true },
   fs: { value: true },
@@ -106,25 +97,45 @@ export function runWantsDebug(argv: string[]): boolean {
   }
 }
 
-/** `xmc run ...`; returns the exit status. */
-export function runCommand(argv: string[]): number {
-  const { flags, positional } = parseArgs(argv, RUN_FLAGS, "run");
-  if (flags.has("help")) {
-    process.stdout.write(RUN_HELP);
-    return 0;
-  }
-  if (positional.length === 0) throw new UsageError("xmc run: give the PROGRAM to run (see xmc run --help)");
-  const cpus = intOption(flags.get("cpus"), "--cpus", 1, 64, 1);
-  const seed = intOption(flags.get("seed"), "--seed", 0, 0xffffffff, 1);
-  const maxInsns = intOption(flags.get("max-insns"), "--max-insns", 1, Number.MAX_SAFE_INTEGER, 0);
-  const quantum = intOption(flags.get("quantum"), "--quantum", 2, 1e9, 10_000);
+/** A program ready to run: the machine, the process and what the options said. */
+export interface PreparedRun {
+  machine: Machine;
+  proc: LinuxProcess;
+  program: string;
+  bytes: Uint8Array;
+  cpus: number;
+  seed: number;
+  precise: boolean;
+}
+
+/**
+ * The run options shared by `xmc run` and `xmc trace` (see {@link RUN_FLAGS}): checks them and
+ * builds the machine and the process. Returns undefined (after printing why) when the program
+ * cannot be loaded; throws UsageError for bad options.
+ */
+export function prepareRun(
+  flags: Map<string, string | true>,
+  positional: string[],
+  command: string,
+  io: { stdout?: (d: Uint8Array) => void; stderr?: (d: Uint8Array) => void } = {},
+): PreparedRun | undefined {
+  const opt = (name: string, min: number, max: number, def: number) =>
+    intOpt(flags.get(name), `--${name}`, min, max, def, command);
+  if (positional.length === 0)
+    throw new UsageError(`xmc ${command}: give the PROGRAM to run (see xmc ${command} --help)`);
+  const cpus = opt("cpus", 1, 64, 1);
+  const seed = opt("seed", 0, 0xffffffff, 1);
+  const maxInsns = opt("max-insns", 1, Number.MAX_SAFE_INTEGER, 0);
+  const quantum = opt("quantum", 2, 1e9, 10_000);
   const precise = flags.has("precise");
   if (!precise && (flags.has("fetch-block") || flags.has("prefetch") || flags.has("strict")))
-    throw new UsageError("xmc run: --fetch-block, --prefetch and --strict need --precise");
-  const fetchBlock = intOption(flags.get("fetch-block"), "--fetch-block", 1, 64, 16);
+    throw new UsageError(`xmc ${command}: --fetch-block, --prefetch and --strict need --precise`);
+  const fetchBlock = opt("fetch-block", 1, 64, 16);
   if ((fetchBlock & (fetchBlock - 1)) !== 0)
-    throw new UsageError(`xmc run: --fetch-block must be a power of two from 1 to 64, not ${fetchBlock}`);
-  const prefetch = intOption(flags.get("prefetch"), "--prefetch", 0, 16, 2);
+    throw new UsageError(
+      `xmc ${command}: --fetch-block must be a power of two from 1 to 64, not ${fetchBlock}`,
+    );
+  const prefetch = opt("prefetch", 0, 16, 2);
   const fsRw = flags.has("fs-rw");
   let fsRoot: string | undefined;
   const fsFlag = flags.get("fs");
@@ -132,9 +143,9 @@ export function runCommand(argv: string[]): number {
     try {
       fsRoot = realpathSync(fsFlag);
     } catch {
-      throw new UsageError(`xmc run: --fs ${fsFlag}: no such directory`);
+      throw new UsageError(`xmc ${command}: --fs ${fsFlag}: no such directory`);
     }
-  } else if (fsRw) throw new UsageError("xmc run: --fs-rw needs --fs DIR");
+  } else if (fsRw) throw new UsageError(`xmc ${command}: --fs-rw needs --fs DIR`);
 
   const program = positional[0]!;
   let bytes: Uint8Array;
@@ -142,7 +153,7 @@ export function runCommand(argv: string[]): number {
     bytes = readFileSync(program);
   } catch (e) {
     throw new UsageError(
-      `xmc run: cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      `xmc ${command}: cannot read ${program}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
       1,
     );
   }
@@ -167,14 +178,28 @@ export function runCommand(argv: string[]): number {
       ...(maxInsns > 0 ? { maxInstructions: maxInsns } : {}),
       ...(fsRoot ? { fsRoot, fsWritable: fsRw } : {}),
       exePath,
+      ...io,
     });
   } catch (e) {
     if (e instanceof LoadError) {
-      process.stderr.write(`xmc run: ${e.message}\n`);
-      return EXIT_NOT_RUNNABLE;
+      process.stderr.write(`xmc ${command}: ${e.message}\n`);
+      return undefined;
     }
     throw e;
   }
+  return { machine, proc, program, bytes, cpus, seed, precise };
+}
+
+/** `xmc run ...`; returns the exit status. */
+export function runCommand(argv: string[]): number {
+  const { flags, positional } = parseArgs(argv, RUN_FLAGS, "run");
+  if (flags.has("help")) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  const prepared = prepareRun(flags, positional, "run");
+  if (!prepared) return EXIT_NOT_RUNNABLE;
+  const { machine, proc } = prepared;
   const t0 = process.hrtime.bigint();
   const status = proc.run();
   const hostNs = Number(process.hrtime.bigint() - t0);
@@ -206,7 +231,7 @@ function guestEnv(): string[] {
   return ["PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/", "LANG=C", "TERM=dumb"];
 }
 
-function collectStats(
+export function collectStats(
   machine: Machine,
   proc: LinuxProcess,
   hostNs: number,
@@ -240,7 +265,7 @@ function collectStats(
   };
 }
 
-function formatStats(s: RunStats): string {
+export function formatStats(s: RunStats): string {
   const lines = [`xmc: stats (cost profile "${s.profile}")`];
   lines.push("  cpu  instructions  modeled cycles  idle cycles");
   for (const c of s.cpus)

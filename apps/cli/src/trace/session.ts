@@ -1,0 +1,458 @@
+/**
+ * A traced run: a program on the machine, markers (and probes) connected per the specs, armed
+ * at a modeled time through the chosen protocol and optionally disarmed later, every hit
+ * written to its CPU's ring buffer (one ring per CPU, modeled cycles; the patching agent writes
+ * its protocol phases and IPIs to one more ring), actions applied (print, count, log2
+ * histograms), and at the end the trace exported (CTF, Chrome JSON) with a report.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { countByClass, machinePort, NOMINAL_HZ } from "@xmc/cpu-sim";
+import { parseElf } from "@xmc/elf";
+import {
+  type ArmResult,
+  discoverSites,
+  globToRegExp,
+  MarkerError,
+  type MarkerEvent,
+  type MarkerSite,
+  Markers,
+  type ProbeValue,
+  parseFormat,
+  renderFormat,
+  siteName,
+} from "@xmc/markers";
+import {
+  defineSchema,
+  type FieldType,
+  type Trace,
+  TraceBuffers,
+  writeChromeJson,
+  writeCtf,
+} from "@xmc/trace-buffer";
+import { UsageError } from "../errors.ts";
+import { HISTOGRAMS_ENV, renderReport, reportFromCtf } from "../report/index.ts";
+import type { PreparedRun } from "../run.ts";
+import type { Action, TraceSpec } from "./spec.ts";
+
+/** How events are shown while the program runs. */
+export type StreamFormat = "text" | "json" | "none";
+
+/** Options of a traced run. */
+export interface TraceOptions {
+  specs: readonly TraceSpec[];
+  /** Modeled time at which the probes are armed (cycles, default 0). */
+  armAt: number;
+  /** Modeled time at which they are disarmed (default: never). */
+  disarmAt?: number;
+  protocol: "int3-batch" | "stop-machine";
+  /** Where `print` actions go. */
+  stream: StreamFormat;
+  write: (line: string) => void;
+  /** Directory for ctf/, trace.json and report.html (what `formats` asks for). */
+  outDir?: string;
+  formats?: { ctf: boolean; chrome: boolean; report: boolean };
+  /** Title of the report and CTF env. */
+  title?: string;
+}
+
+/** One probe of the run: a spec resolved to a name, a format and sites. */
+export interface TraceProbe {
+  /** Event name: `provider:name` (markers, USDT, functions). */
+  readonly name: string;
+  readonly spec: TraceSpec;
+  readonly format: string;
+  readonly sites: readonly MarkerSite[];
+  /** Hits per CPU. */
+  readonly counts: number[];
+  /** hist(argN): log2 bucket → count. */
+  readonly hist?: Map<number, number>;
+}
+
+/** Patching statistics summed over every arming and disarming run. */
+export interface PatchSummary {
+  protocol: string;
+  runs: number;
+  enabled: number;
+  disabled: number;
+  batches: number;
+  stores: number;
+  syncs: number;
+  ipis: number;
+  int3Hits: number;
+  syncStallCycles: number;
+  parkedStallCycles: number;
+  /** Patching agent's modeled cycles, first step to last, summed over batches. */
+  patchCycles: number;
+  /** Arming / disarming completion times (agent time). */
+  armedAt: number[];
+  disarmedAt: number[];
+}
+
+/** What a traced run gives. */
+export interface TraceResult {
+  exit: { code: number; signal: number; instructionLimit: boolean; deadlock: boolean; report?: string };
+  cpus: number;
+  instructions: number;
+  /** The run's span: the largest CPU time. */
+  cycles: number;
+  probes: TraceProbe[];
+  events: number;
+  lost: number[];
+  patch: PatchSummary;
+  hazards?: Record<string, number>;
+  trace: Trace;
+  files: { ctf?: string; chrome?: string; report?: string };
+}
+
+const KIND_OF_SPEC: Record<string, readonly string[]> = {
+  marker: ["nop5", "jmp2", "call"],
+  usdt: ["usdt"],
+  func: ["fentry", "patchable"],
+};
+
+function fieldType(c: string): FieldType {
+  switch (c) {
+    case "d":
+      return "s32";
+    case "u":
+      return "u32";
+    case "ld":
+      return "s64";
+    case "s":
+    case "c":
+      return "string";
+    default:
+      return "u64";
+  }
+}
+
+/** log2 bucket of a value: 0 for 0, k for [2^(k-1), 2^k), negative values in bucket -k. */
+export function log2Bucket(v: ProbeValue): number {
+  let n = typeof v === "bigint" ? v : typeof v === "number" ? BigInt(Math.trunc(v)) : BigInt(v.length);
+  const neg = n < 0n;
+  if (neg) n = -n;
+  let k = 0;
+  while (n > 0n) {
+    n >>= 1n;
+    k++;
+  }
+  return neg ? -k : k;
+}
+
+/** The bucket's [lo, hi) range. */
+export function bucketRange(k: number): { lo: number; hi: number } {
+  if (k === 0) return { lo: 0, hi: 1 };
+  const lo = 2 ** (Math.abs(k) - 1);
+  const hi = 2 ** Math.abs(k);
+  return k > 0 ? { lo, hi } : { lo: -hi + 1, hi: -lo + 1 };
+}
+
+function jsonValue(v: ProbeValue): string | number {
+  if (typeof v === "bigint")
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(v)
+      : v.toString();
+  return v;
+}
+
+/** Resolve the specs against the program's sites: one probe per distinct marker name. */
+export function resolveSpecs(specs: readonly TraceSpec[], sites: readonly MarkerSite[]): TraceProbe[] {
+  const probes: TraceProbe[] = [];
+  const taken = new Map<string, TraceSpec>();
+  for (const spec of specs) {
+    const kinds = KIND_OF_SPEC[spec.kind];
+    if (!kinds)
+      throw new UsageError(
+        `xmc trace: -e ${spec.text}: ${spec.kind} probes need @xmc/probes, which this build does not include`,
+      );
+    const pattern = spec.kind === "func" ? `func:${spec.target}` : spec.target;
+    let re: RegExp;
+    try {
+      re = globToRegExp(pattern);
+    } catch (e) {
+      throw new UsageError(`xmc trace: -e ${spec.text}: ${(e as Error).message}`);
+    }
+    const matched = sites.filter((s) => re.test(siteName(s)));
+    const right = matched.filter((s) => kinds.includes(s.kind));
+    if (right.length === 0) {
+      const other = matched[0];
+      throw new UsageError(
+        other
+          ? `xmc trace: -e ${spec.text}: ${siteName(other)} is a ${other.kind} site, not a ${spec.kind} (use ${other.kind === "usdt" ? "usdt" : other.kind === "fentry" || other.kind === "patchable" ? "func" : "marker"}:)`
+          : `xmc trace: -e ${spec.text}: no ${spec.kind} site matches "${spec.target}" (see xmc markers PROGRAM)`,
+      );
+    }
+    const byName = new Map<string, MarkerSite[]>();
+    for (const s of right) byName.set(siteName(s), [...(byName.get(siteName(s)) ?? []), s]);
+    for (const [name, list] of byName) {
+      const prev = taken.get(name);
+      if (prev)
+        throw new UsageError(`xmc trace: ${name} is matched by both -e ${prev.text} and -e ${spec.text}`);
+      taken.set(name, spec);
+      const problem = list.find((s) => s.problem);
+      if (problem) throw new UsageError(`xmc trace: -e ${spec.text}: ${name}: ${problem.problem}`);
+      const format = list[0]!.format;
+      if (spec.action.type === "hist" && spec.action.arg >= parseFormat(format).length)
+        throw new UsageError(
+          `xmc trace: -e ${spec.text}: ${name} has ${parseFormat(format).length} argument(s); hist(arg${spec.action.arg}) is out of range`,
+        );
+      probes.push({
+        name,
+        spec,
+        format,
+        sites: list,
+        counts: [],
+        ...(spec.action.type === "hist" ? { hist: new Map<number, number>() } : {}),
+      });
+    }
+  }
+  return probes;
+}
+
+/** Run the prepared program with the specs attached. */
+export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
+  const { machine, proc } = run;
+  const elf = parseElf(run.bytes);
+  let sites: MarkerSite[];
+  try {
+    sites = discoverSites(elf);
+  } catch (e) {
+    if (e instanceof MarkerError) throw new UsageError(`xmc trace: ${run.program}: ${e.message}`, 1);
+    throw e;
+  }
+  const probes = resolveSpecs(opts.specs, sites);
+  const ncpu = machine.cpus.length;
+  for (const p of probes) p.counts.push(...new Array<number>(ncpu).fill(0));
+
+  // One event class per probe (arguments typed by its format), and the patcher's.
+  const spec: Record<string, { fields: Record<string, FieldType> }> = {};
+  for (const p of probes) {
+    const fields: Record<string, FieldType> = {};
+    parseFormat(p.format).forEach((c, i) => {
+      fields[`arg${i}`] = fieldType(c);
+    });
+    spec[p.name] = { fields };
+  }
+  for (const ph of ["stub", "int3", "sync", "tail", "head", "rendezvous", "write", "release", "done"])
+    spec[`xmc_patch:${ph}`] = { fields: { phase: "string", sites: "u32" } };
+  spec["xmc_patch:ipi"] = { fields: { target: "u32" } };
+  const schema = defineSchema(spec);
+  const PATCHER = ncpu; // the patching agent's ring
+  const buffers = TraceBuffers.create({
+    schema,
+    cpus: ncpu + 1,
+    subBufferSize: 1 << 16,
+    subBufferCount: 32,
+    mode: "discard",
+    clock: { unit: "cycles", frequency: NOMINAL_HZ, name: "modeled_cycles" },
+  });
+  const writers = Array.from({ length: ncpu + 1 }, (_, i) => buffers.writer(i));
+
+  // The port, watched: the protocol's phases and IPIs become events on the patcher's ring.
+  const port = machinePort(machine);
+  let phaseSyncs = 0;
+  let lastPhase = "";
+  let batchSites = 0;
+  const patchEvent = (phase: string) => {
+    writers[PATCHER]!.emit(`xmc_patch:${phase}`, Math.round(port.cycles()), [phase, batchSites]);
+    lastPhase = phase;
+  };
+  const watched = {
+    ...port,
+    write(addr: number, bytes: Uint8Array): void {
+      const phase =
+        bytes.length > 8
+          ? "stub"
+          : lastPhase === "rendezvous" || lastPhase === "write"
+            ? "write"
+            : (["int3", "tail", "head"][phaseSyncs] ?? "head");
+      if (phase !== lastPhase) patchEvent(phase);
+      port.write(addr, bytes);
+    },
+    syncAll() {
+      const h = port.syncAll();
+      phaseSyncs++;
+      patchEvent("sync");
+      for (let t = 0; t < h.targets; t++)
+        writers[PATCHER]!.emit("xmc_patch:ipi", Math.round(port.cycles()), [t]);
+      return h;
+    },
+    stopMachine() {
+      const h = port.stopMachine();
+      patchEvent("rendezvous");
+      for (let t = 0; t < ncpu; t++) writers[PATCHER]!.emit("xmc_patch:ipi", Math.round(port.cycles()), [t]);
+      return {
+        parked: () => h.parked(),
+        release() {
+          patchEvent("release");
+          h.release();
+        },
+        stallCycles: () => h.stallCycles(),
+      };
+    },
+  };
+
+  const symbols = new Map<string, number>();
+  for (const s of elf.symbols()) if (s.name !== "" && s.value !== 0n) symbols.set(s.name, Number(s.value));
+  const markers = new Markers(watched, sites, {
+    symbols,
+    protocol: opts.protocol,
+    onProbeError: (e, conn, ev) =>
+      process.stderr.write(
+        `xmc trace: probe ${conn.pattern} failed at ${ev.marker}: ${(e as Error).message}\n`,
+      ),
+  });
+
+  for (const p of probes) {
+    const convs = parseFormat(p.format);
+    const w = (cpu: number) => writers[cpu]!;
+    const action: Action = p.spec.action;
+    const vals: (number | bigint | string)[] = new Array(convs.length);
+    markers.connect(p.name, p.format, (e: MarkerEvent) => {
+      p.counts[e.cpu] = (p.counts[e.cpu] ?? 0) + 1;
+      for (let i = 0; i < convs.length; i++) vals[i] = e.args[i]!;
+      w(e.cpu).emit(p.name, Math.round(e.time), vals);
+      if (action.type === "hist") {
+        const b = log2Bucket(e.args[action.arg]!);
+        p.hist!.set(b, (p.hist!.get(b) ?? 0) + 1);
+      } else if (action.type === "print") {
+        if (opts.stream === "text")
+          opts.write(`${Math.round(e.time)} cpu${e.cpu} ${p.name}: ${renderFormat(p.format, e.args)}\n`);
+        else if (opts.stream === "json")
+          opts.write(
+            `${JSON.stringify({ time: Math.round(e.time), cpu: e.cpu, probe: p.name, args: e.args.map(jsonValue) })}\n`,
+          );
+      }
+    });
+  }
+
+  const patch: PatchSummary = {
+    protocol: opts.protocol,
+    runs: 0,
+    enabled: 0,
+    disabled: 0,
+    batches: 0,
+    stores: 0,
+    syncs: 0,
+    ipis: 0,
+    int3Hits: 0,
+    syncStallCycles: 0,
+    parkedStallCycles: 0,
+    patchCycles: 0,
+    armedAt: [],
+    disarmedAt: [],
+  };
+  const account = (r: ArmResult, arming: boolean) => {
+    patch.runs++;
+    patch.enabled += r.enabled;
+    patch.disabled += r.disabled;
+    for (const b of r.batches) {
+      patch.batches++;
+      patch.stores += b.stores;
+      patch.syncs += b.syncs;
+      patch.ipis += b.ipis;
+      patch.int3Hits += b.int3Hits;
+      patch.syncStallCycles += b.syncStallCycles;
+      patch.parkedStallCycles += b.parkedStallCycles;
+      patch.patchCycles += b.cycles;
+    }
+    (arming ? patch.armedAt : patch.disarmedAt).push(Math.round(port.cycles()));
+    patchEvent("done");
+    phaseSyncs = 0;
+  };
+  if (probes.length > 0) {
+    const names = probes.map((p) => p.name);
+    const startBatch = () => {
+      batchSites = probes.reduce((a, p) => a + p.sites.length, 0);
+      phaseSyncs = 0;
+      lastPhase = "";
+    };
+    port.runAgent(
+      (function* () {
+        startBatch();
+        return yield* markers.arm(names);
+      })(),
+      opts.armAt,
+      (r) => account(r, true),
+    );
+    if (opts.disarmAt !== undefined) {
+      // Validated now (the arm above is counted as planned), run at its time.
+      const disarm = markers.disarm(names);
+      port.runAgent(
+        (function* () {
+          startBatch();
+          return yield* disarm;
+        })(),
+        opts.disarmAt,
+        (r) => account(r, false),
+      );
+    }
+  }
+
+  const status = proc.run();
+  const end = Math.round(Math.max(...machine.cpus.map((c) => c.cycles)));
+  for (let i = 0; i <= ncpu; i++) writers[i]!.close(end);
+  const trace = buffers.snapshot();
+  const lost = Array.from({ length: ncpu }, (_, i) => trace.lostCount(i));
+  const files: TraceResult["files"] = {};
+  const f = opts.formats ?? { ctf: true, chrome: true, report: true };
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    const hist = probes
+      .filter((p) => p.hist)
+      .map((p) => ({
+        name: `${p.name} hist(arg${(p.spec.action as { arg: number }).arg})`,
+        buckets: [...p.hist!.entries()]
+          .sort((a, b) => a[0] - b[0])
+          .map(([k, count]) => ({ ...bucketRange(k), count })),
+      }));
+    const env: Record<string, string> = {
+      title: opts.title ?? `xmc trace ${run.program}`,
+      program: run.program,
+      cpus: String(ncpu),
+      patcher_stream: String(PATCHER),
+      protocol: opts.protocol,
+      seed: String(run.seed),
+      arm_at: String(opts.armAt),
+      ...(opts.disarmAt !== undefined ? { disarm_at: String(opts.disarmAt) } : {}),
+      specs: opts.specs.map((s) => s.text).join(" "),
+      [HISTOGRAMS_ENV]: JSON.stringify(hist),
+    };
+    if (f.ctf || f.report) {
+      files.ctf = join(opts.outDir, "ctf");
+      writeCtf(trace, files.ctf, { env });
+    }
+    if (f.chrome) {
+      files.chrome = join(opts.outDir, "trace.json");
+      writeChromeJson(trace, files.chrome, {
+        processName: `xmc trace ${run.program}`,
+        cpuName: (c) => (c === PATCHER ? "patching agent" : `CPU ${c}`),
+      });
+    }
+    if (f.report && files.ctf) {
+      files.report = join(opts.outDir, "report.html");
+      writeFileSync(files.report, renderReport(reportFromCtf(files.ctf)));
+    }
+  }
+  const instructions = machine.cpus.reduce((a, c) => a + c.instructions, 0);
+  return {
+    exit: {
+      code: status.code,
+      signal: status.signal,
+      instructionLimit: status.instructionLimit ?? false,
+      deadlock: status.deadlock ?? false,
+      ...(status.report ? { report: status.report } : {}),
+    },
+    cpus: ncpu,
+    instructions,
+    cycles: end,
+    probes,
+    events: trace.eventCount,
+    lost,
+    patch,
+    ...(machine.precise ? { hazards: countByClass(machine.precise.hazards) } : {}),
+    trace,
+    files,
+  };
+}
