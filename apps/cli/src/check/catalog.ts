@@ -27,6 +27,8 @@ export interface CheckedProtocol {
   mustFindOn?: SiteKind;
   /** The scenarios it is meaningful on. */
   scenarios: readonly SiteKind[];
+  /** A refusal (validation before any write) is this protocol's safe answer, not a failure. */
+  mayRefuse?: boolean;
   /** Let IPIs interrupt the INT3 handler (what makes the missing reference counts visible). */
   ipiInTrap?: boolean;
   /** One line: what it is. */
@@ -55,6 +57,7 @@ export const PROTOCOLS: readonly CheckedProtocol[] = [
     name: "early",
     spec: "early",
     safe: true,
+    mayRefuse: true,
     scenarios: ["nop5-jmp32"],
     about: "plain stores, refused while another CPU runs (boot only)",
   },

@@ -171,7 +171,7 @@ const SEVERITY = [
 function verdictOf(p: CheckedProtocol, kind: SiteKind, r: CheckReport): { verdict: string; ok: boolean } {
   const classes = Object.keys(r.runsWithHazard);
   if (p.safe) {
-    const refusalOk = p.name === "early"; // early poke refuses while other CPUs run: that is its safety
+    const refusalOk = p.mayRefuse === true; // early poke refuses while other CPUs run: that is its safety
     const clean = classes.length === 0 && r.wrongResults === 0 && (refusalOk || r.refused === 0);
     const notes = r.refused > 0 && refusalOk ? ` (refused in ${r.refused} runs)` : "";
     return clean
