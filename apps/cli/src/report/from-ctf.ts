@@ -65,11 +65,20 @@ export function parseHistograms(text: string, dir: string): Histogram[] {
  */
 export function reportFromCtf(dir: string): ReportModel {
   const t = readCtf(dir);
-  const maxCpu = Math.max(-1, ...t.streams.map((s) => s.cpu), ...t.events.map((e) => e.cpu));
+  // `xmc trace` writes the patching agent's phases and IPIs to one more stream, named by the
+  // env entry `patcher_stream`: its events are the agent's (cpu -1), not a CPU lane.
+  const patcherEnv = Number(t.env.patcher_stream);
+  const patcher = Number.isSafeInteger(patcherEnv) && patcherEnv >= 0 ? patcherEnv : -2;
+  const laneCpu = (c: number) => (c === patcher ? -1 : c);
+  const maxCpu = Math.max(
+    -1,
+    ...t.streams.map((s) => laneCpu(s.cpu)),
+    ...t.events.map((e) => laneCpu(e.cpu)),
+  );
   const envCpus = Number(t.env.cpus);
   const cpus = Math.max(1, maxCpu + 1, Number.isSafeInteger(envCpus) && envCpus <= 1024 ? envCpus : 0);
   const lost = new Array<number>(cpus).fill(0);
-  for (const s of t.streams) lost[s.cpu] = (lost[s.cpu] ?? 0) + s.eventsDiscarded;
+  for (const s of t.streams) if (s.cpu !== patcher) lost[s.cpu] = (lost[s.cpu] ?? 0) + s.eventsDiscarded;
   const settings: Record<string, ReportValue> = { trace: dir };
   for (const [k, v] of Object.entries(t.env)) if (!NOT_SETTINGS.has(k)) settings[k] = v;
   settings.clock = `${t.clock.name}, ${t.clock.frequency.toLocaleString("en-US")} Hz`;
@@ -82,7 +91,7 @@ export function reportFromCtf(dir: string): ReportModel {
     events: t.events.map((e) => {
       const fields: Record<string, ReportValue> = {};
       for (const [k, v] of Object.entries(e.fields)) fields[k] = reportValue(v);
-      return { cpu: e.cpu, time: e.timestamp, name: e.eventClass.name, fields };
+      return { cpu: laneCpu(e.cpu), time: e.timestamp, name: e.eventClass.name, fields };
     }),
     histograms: typeof hist === "string" ? parseHistograms(hist, dir) : [],
     settings,

@@ -142,6 +142,7 @@ export function summaryJson(r: TraceResult, program: string): Record<string, unk
         : {}),
     })),
     events: r.events,
+    patchEvents: r.patchEvents,
     lost: r.lost,
     patch: r.patch,
     ...(r.hazards ? { hazards: r.hazards } : {}),

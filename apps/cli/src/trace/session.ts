@@ -97,7 +97,10 @@ export interface TraceResult {
   /** The run's span: the largest CPU time. */
   cycles: number;
   probes: TraceProbe[];
+  /** Probe events written (the patching agent's phase and IPI events not included). */
   events: number;
+  /** The patching agent's events (phases, IPIs). */
+  patchEvents: number;
   lost: number[];
   patch: PatchSummary;
   hazards?: Record<string, number>;
@@ -368,10 +371,11 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
       phaseSyncs = 0;
       lastPhase = "";
     };
+    const arm = markers.arm(names);
     port.runAgent(
       (function* () {
         startBatch();
-        return yield* markers.arm(names);
+        return yield* arm;
       })(),
       opts.armAt,
       (r) => account(r, true),
@@ -448,7 +452,11 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
     instructions,
     cycles: end,
     probes,
-    events: trace.eventCount,
+    events:
+      probes.reduce((a, p) => a + p.counts.reduce((x, y) => x + y, 0), 0) - lost.reduce((a, b) => a + b, 0),
+    patchEvents:
+      trace.eventCount -
+      (probes.reduce((a, p) => a + p.counts.reduce((x, y) => x + y, 0), 0) - lost.reduce((a, b) => a + b, 0)),
     lost,
     patch,
     ...(machine.precise ? { hazards: countByClass(machine.precise.hazards) } : {}),
