@@ -49,8 +49,8 @@ function workspaceDirs() {
 if (mode === "start") {
   install();
   build();
-  // Until `xmc demo` exists (issue 9), the start command disassembles a bundled example.
-  process.exit(sh("node", ["apps/cli/dist/xmc.js", "disasm", "apps/cli/examples/hello"]));
+  // The reference app's demo: a 4-thread program traced on 4 CPUs, written to ./xmc-demo.
+  process.exit(sh("node", ["apps/cli/dist/xmc.js", "demo"]));
 } else if (mode === "test") {
   install();
   build();

@@ -7,6 +7,7 @@ import { ElfError } from "@xmc/elf";
 import { MarkerError } from "@xmc/markers";
 import { parseAddress, parseArgs } from "./args.ts";
 import { CHECK_HELP, checkCommand } from "./check/command.ts";
+import { DEMO_HELP, demoCommand } from "./demo.ts";
 import { disasm } from "./disasm.ts";
 import { UsageError } from "./errors.ts";
 import { MARKERS_HELP, markersCommand } from "./markers-cmd.ts";
@@ -23,6 +24,7 @@ Commands:
   run       run a static x86-64 Linux program on the simulated multi-CPU machine
   markers   list a program's marker sites: xmc markers, USDT probes, function entries
   trace     run a program with markers and probes armed while it runs; CTF, JSON, report
+  demo      the whole story on a bundled 4-thread program (what npm start runs)
   check     check live-patching protocols on the precise machine over many schedules
   report    (re)build report.html from a CTF trace directory
   help      show help for a command (xmc help disasm)
@@ -130,6 +132,7 @@ export function main(argv: string[]): number {
         else if (rest[0] === "run") out(RUN_HELP);
         else if (rest[0] === "markers") out(MARKERS_HELP);
         else if (rest[0] === "trace") out(TRACE_HELP);
+        else if (rest[0] === "demo") out(DEMO_HELP);
         else if (rest[0] === "check") out(CHECK_HELP);
         else if (rest[0] === "report") out(REPORT_HELP);
         else out(HELP);
@@ -145,6 +148,8 @@ export function main(argv: string[]): number {
         return markersCommand(rest, out);
       case "trace":
         return traceCommand(rest, out);
+      case "demo":
+        return demoCommand(rest, out);
       case "check":
         return checkCommand(rest, out);
       case "report":
