@@ -15,6 +15,7 @@ import { parseElf } from "@xmc/elf";
 import { discoverSites, Markers, type MarkersOptions } from "@xmc/markers";
 import { parseArgs } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { Progress } from "./progress.ts";
 import { prepareRun } from "./run.ts";
 import { runTrace, type TraceResult } from "./trace/session.ts";
 import { parseSpec } from "./trace/spec.ts";
@@ -103,11 +104,13 @@ export interface DemoResult {
 }
 
 /** Run the demo; `say` gets the terminal summary line by line. */
-export function runDemo(outDir: string, say: (s: string) => void): DemoResult {
+export function runDemo(outDir: string, say: (s: string) => void, quiet = false): DemoResult {
+  const progress = new Progress("xmc demo", 4, quiet);
   const ex = examples();
   const shop = join(ex, "shop");
   const requests = "3000";
 
+  progress.update(0, "tracing shop on 4 CPUs");
   // 1. The traced run: markers armed at 40,000 cycles, disarmed at 400,000.
   const prepared = prepareRun(new Map([["cpus", "4"]]), [shop, requests], "demo", { stdout: () => {} });
   if (!prepared) throw new UsageError("xmc demo: the bundled program could not be loaded", 1);
@@ -125,6 +128,7 @@ export function runDemo(outDir: string, say: (s: string) => void): DemoResult {
     title: "xmc demo: shop on 4 CPUs, markers armed mid-run (INT3 protocol)",
   });
 
+  progress.update(1, "measuring costs");
   // 2. Costs. Disabled: the hot loop compiled without and with a nop5 marker.
   const calls = 100_000;
   const off = plainRun(join(ex, "hot-off"), [String(calls)], 1);
@@ -137,6 +141,7 @@ export function runDemo(outDir: string, say: (s: string) => void): DemoResult {
   });
   const enabledPerHit = (armed.sumCycles - base.sumCycles) / Math.max(1, armed.hits);
 
+  progress.update(2, "checking naive vs INT3 on the precise machine");
   // 3. The check: arm and disarm the same markers five times each under load, strict precise mode.
   const which = ["shop:request_*", "shop:usdt_item", "func:price"];
   const check = (protocol: "naive" | "int3-batch") =>
@@ -151,6 +156,7 @@ export function runDemo(outDir: string, say: (s: string) => void): DemoResult {
   const withNaive = check("naive");
   const withInt3 = check("int3-batch");
   const plainOut = plainRun(shop, ["1000"], 4).out;
+  progress.done();
   const result: DemoResult = {
     trace,
     outDir,
@@ -233,7 +239,7 @@ export function demoCommand(argv: string[], out: (s: string) => void): number {
   if (positional.length > 0) throw new UsageError(`xmc demo: unexpected argument "${positional[0]}"`);
   const outDir = resolve((flags.get("out") as string | undefined) ?? "xmc-demo");
   const json = flags.has("json");
-  const r = runDemo(outDir, json ? () => {} : out);
+  const r = runDemo(outDir, json ? () => {} : out, json);
   if (json)
     out(
       `${JSON.stringify({
