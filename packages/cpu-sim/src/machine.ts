@@ -275,6 +275,15 @@ export class Machine {
     this.precise?.patched.push({ start, len, time: (this.mem as TrackedMemory).now ?? 0 });
   }
 
+  /**
+   * End the declarations of [start, start+len): its original instructions are back (e.g. an
+   * optprobe's jump was removed and synced), so starts inside it are legitimate again.
+   */
+  endPatched(start: number, len: number): void {
+    const now = (this.mem as TrackedMemory).now ?? 0;
+    for (const r of this.precise?.patched ?? []) if (r.start === start && r.len === len) r.end ??= now;
+  }
+
   /** A privileged write of `bytes` at `addr` (ignores W permission; logged as the agent's in precise mode). */
   writeText(addr: number, bytes: Uint8Array): void {
     if (this.mem instanceof TrackedMemory) this.mem.agentWrite(addr, bytes);

@@ -39,6 +39,8 @@ export interface PortCpu {
   push64(value: number): void;
   /** Pop a 64-bit value from the stack (RSP += 8). */
   pop64(): number;
+  /** Charge `cycles` of host work (e.g. a probe handler's body) to this CPU's modeled time. */
+  charge(cycles: number): void;
   /** The underlying simulator CPU (for callers that know the backend). */
   readonly raw: Cpu;
 }
@@ -78,6 +80,10 @@ export interface MachinePort {
   claimDebug(h: PortTrapHandler): void;
   releaseDebug(h: PortTrapHandler): void;
   declarePatched(addr: number, len: number): void;
+  /** End the declarations of [addr, addr+len) (the original instructions are back). */
+  endPatched(addr: number, len: number): void;
+  /** Cycles a probe handler's body costs by the machine's profile (`events.probeHandler`). */
+  readonly probeHandlerCycles: number;
   /** Modeled time of the patching CPU (the agent). */
   cycles(): number;
   /** Executable memory within ±2 GiB of `near`. */
@@ -126,6 +132,9 @@ function portCpu(m: Machine, c: Cpu): PortCpu {
       const sp = c.reg64(4) - 8;
       m.mem.write64(sp, v | 0, Math.floor(v / 4294967296) | 0);
       c.setReg64(4, sp);
+    },
+    charge(n: number) {
+      c.cycles += n;
     },
     pop64() {
       const sp = c.reg64(4);
@@ -186,20 +195,41 @@ export function machinePort(m: Machine): MachinePort {
       port.stores++;
     },
     syncAll() {
-      const ipi = m.sendIpi(m.syncCore);
+      // The patching CPU waits for the last acknowledgement: once every target has taken the
+      // IPI, the agent's time moves to when the slowest one finished (IPI charged after the handler).
+      let last = 0;
+      const ipi = m.sendIpi((cpu) => {
+        m.syncCore(cpu);
+        last = Math.max(last, cpu.cycles + prof.ipi);
+      });
+      let seen = false;
       return {
         targets: ipi.targets.length,
-        done: () => ipi.acked >= ipi.targets.length,
+        done: () => {
+          const d = ipi.acked >= ipi.targets.length;
+          if (d && !seen) {
+            seen = true;
+            if (side.agentTime < last) side.agentTime = last;
+          }
+          return d;
+        },
         stallCycles: () => ipi.targets.length * (prof.ipi + prof.syncCore),
       };
     },
     stopMachine() {
+      let last = 0;
       const ipi = m.sendIpi((cpu) => {
         side.parked[cpu.id] = true;
+        last = Math.max(last, cpu.cycles + prof.ipi);
       });
       let stall = 0;
       return {
-        parked: () => ipi.acked >= ipi.targets.length,
+        parked: () => {
+          const d = ipi.acked >= ipi.targets.length;
+          // The rendezvous completes when the last CPU is parked.
+          if (d && side.agentTime < last) side.agentTime = last;
+          return d;
+        },
         release(): void {
           for (let i = 0; i < m.cpus.length; i++) {
             side.parked[i] = false;
@@ -236,6 +266,11 @@ export function machinePort(m: Machine): MachinePort {
       declared.add(k);
       m.declarePatched(a, n);
     },
+    endPatched(a: number, n: number): void {
+      declared.delete(`${a}+${n}`);
+      m.endPatched(a, n);
+    },
+    probeHandlerCycles: prof.probeHandler,
     cycles: () => side.agentTime,
     allocExec: (near: number, size: number) => m.allocExec(near, size),
     freeExec: (a: number, n: number) => m.freeExec(a, n),

@@ -35,8 +35,11 @@ export class PreciseCore {
   readonly profile: CostProfile;
   /** All hazards found (in order). */
   readonly hazards: Hazard[] = [];
-  /** Declared patched ranges (after the declaration time, starts strictly inside are hazards). */
-  readonly patched: { start: number; len: number; time: number }[] = [];
+  /**
+   * Declared patched ranges (after the declaration time, starts strictly inside are hazards;
+   * a range given an `end` time, once its original instructions are back, no longer is).
+   */
+  readonly patched: { start: number; len: number; time: number; end?: number }[] = [];
   /** Freed executable regions. */
   readonly freed: { start: number; len: number; time: number }[] = [];
   /** The bytes of the instruction being executed, with provenance. */
@@ -193,7 +196,7 @@ export class PreciseCore {
       }
     }
     for (const r of this.patched) {
-      if (rip > r.start && rip < r.start + r.len) {
+      if (r.end === undefined && rip > r.start && rip < r.start + r.len) {
         this.report(
           branched ? "branch-into-patch" : "mid-instruction",
           p,
