@@ -31,6 +31,7 @@ export {
 export { PatchError, type PatchRule } from "./errors.ts";
 export { Int3Claim, Int3Table } from "./handler.ts";
 export {
+  classifyBreakpoint,
   classifyNew,
   conditionHolds,
   emulate,

@@ -9,8 +9,12 @@
 import { Br, DecodeError, decode, encodeNop, Instruction } from "@xmc/x86-decode";
 import type { TrapCpu, TrapOutcome } from "./port.ts";
 
-/** What a patch instruction does when the INT3 handler emulates it. */
-export type PatchKind = "int3" | "ret" | "jmp" | "call" | "jcc" | "nop";
+/**
+ * What a patch instruction does when the INT3 handler emulates it. `breakpoint`: an INT3 over
+ * the first byte of a whole instruction of any length, or that instruction's first byte put
+ * back over its INT3 (the tail unchanged): a probe's own breakpoint, declined for its owner.
+ */
+export type PatchKind = "int3" | "ret" | "jmp" | "call" | "jcc" | "nop" | "breakpoint";
 
 /** A recognised patch instruction at a site. */
 export interface PatchInsn {
@@ -93,6 +97,24 @@ export function classifyNew(
 }
 
 /**
+ * Recognise a breakpoint write (kprobes' arm and disarm): `cur` (in memory at `site`) and
+ * `next` have the same length and tail, exactly one of them starts with INT3, and the other is
+ * one whole instruction of exactly that length. Returns the patch instruction (kind
+ * `breakpoint`), or undefined when the pair is not of that form.
+ */
+export function classifyBreakpoint(cur: Uint8Array, next: Uint8Array, site: number): PatchInsn | undefined {
+  const len = cur.length;
+  if (next.length !== len || len === 0) return undefined;
+  const arming = next[0] === 0xcc && cur[0] !== 0xcc;
+  const disarming = cur[0] === 0xcc && next[0] !== 0xcc;
+  if (!arming && !disarming) return undefined;
+  for (let i = 1; i < len; i++) if (cur[i] !== next[i]) return undefined;
+  const insn = arming ? cur : next;
+  if (decode(insn, 0, site, 64, scratch) !== len) return undefined;
+  return { kind: "breakpoint", len, insnLen: len, target: 0, cc: -1 };
+}
+
+/**
  * Check that `bytes` (in memory at `site`) are whole instructions: one instruction of exactly
  * their length, or a direct JMP/RET followed by whole instructions (padding, never executed).
  * Returns undefined when they are, else why not.
@@ -160,6 +182,7 @@ export function conditionHolds(cc: number, f: number): boolean {
 export function emulate(cpu: TrapCpu, site: number, p: PatchInsn): TrapOutcome {
   switch (p.kind) {
     case "int3":
+    case "breakpoint":
       return "declined";
     case "ret":
       cpu.rip = cpu.pop64();

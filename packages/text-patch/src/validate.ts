@@ -8,7 +8,7 @@
  */
 import { DecodeError, decode, Instruction } from "@xmc/x86-decode";
 import { PatchError } from "./errors.ts";
-import { classifyNew, type PatchInsn, wholeInstructions } from "./insn.ts";
+import { classifyBreakpoint, classifyNew, type PatchInsn, wholeInstructions } from "./insn.ts";
 import type { TextPort } from "./port.ts";
 
 /** One site to patch. */
@@ -97,9 +97,16 @@ export function validateSite(port: TextPort, s: PatchSite): PlannedSite {
     if (cur[i] !== s.old[i])
       throw new PatchError("old-bytes", addr, `expected ${hex(s.old)}, found ${hex(cur)}`);
   const whole = wholeInstructions(cur, addr);
-  if (whole) throw new PatchError("whole-instructions", addr, whole);
-  const insn = classifyNew(s.new, addr);
-  if ("rule" in insn) throw new PatchError(insn.rule, addr, insn.why);
+  const insn = whole ? undefined : classifyNew(s.new, addr);
+  if (whole || (insn && "rule" in insn)) {
+    // A probe's breakpoint (INT3 over the first byte of an instruction of any length, or that
+    // byte put back): no new instruction to emulate; the owner's handler takes the traps.
+    const bp = classifyBreakpoint(cur, s.new, addr);
+    if (bp) return { addr, old: cur.slice(), new: s.new.slice(), insn: bp };
+    if (whole) throw new PatchError("whole-instructions", addr, whole);
+    if (insn && "rule" in insn) throw new PatchError(insn.rule, addr, insn.why);
+  }
+  if (!insn || "rule" in insn) throw new PatchError("new-instruction", addr, "unreachable");
   return { addr, old: cur.slice(), new: s.new.slice(), insn };
 }
 
