@@ -228,6 +228,38 @@ describe("spec forms, actions and options", () => {
     expect(s.patch.runs).toBe(2);
   });
 
+  test.skipIf(!requireTools("babeltrace2"))(
+    "a run stopped mid-trace (instruction limit) still leaves a complete, readable trace",
+    () => {
+      const d = tmp();
+      const r = trace(
+        "--cpus",
+        "4",
+        "--max-insns",
+        "300000",
+        "--json",
+        "-e",
+        "marker:shop:request_*",
+        "-o",
+        d,
+        SHOP,
+        "2000",
+      );
+      expect(r.status).toBe(124);
+      const s = summaryOf(r.stdout) as Summary & { exit: { instructionLimit: boolean } };
+      expect(s.exit.instructionLimit).toBe(true);
+      expect(s.events).toBeGreaterThan(0);
+      const bt = spawnSync("babeltrace2", [join(d, "ctf")], { encoding: "utf8", maxBuffer: 1 << 28 });
+      expect(bt.status).toBe(0);
+      expect(
+        bt.stdout
+          .trim()
+          .split("\n")
+          .filter((l) => !l.includes(" xmc_patch:")),
+      ).toHaveLength(s.events);
+    },
+  );
+
   test("bad specs and options are one clear line", () => {
     const bad = (args: string[], msg: string) => {
       const r = trace(...args);
