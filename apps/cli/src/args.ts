@@ -87,3 +87,16 @@ export function intOption(
     );
   return n;
 }
+
+/** Does `argv` (a command's arguments) ask for --debug among xmc's options, before PROGRAM? */
+export function wantsDebug(
+  argv: readonly string[],
+  spec: Record<string, FlagSpec>,
+  command: string,
+): boolean {
+  try {
+    return parseArgs(argv, spec, command).flags.has("debug");
+  } catch {
+    return false;
+  }
+}

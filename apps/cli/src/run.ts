@@ -7,7 +7,7 @@
 import { readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { relative, resolve, sep } from "node:path";
 import { countByClass, type EventLog, LinuxProcess, LoadError, Machine, NOMINAL_HZ } from "@xmc/cpu-sim";
-import { intOption as intOpt, parseArgs } from "./args.ts";
+import { intOption as intOpt, parseArgs, wantsDebug } from "./args.ts";
 import { UsageError } from "./errors.ts";
 
 /** Exit status when the instruction limit stops the run (as timeout(1) uses). */
@@ -90,11 +90,7 @@ export const RUN_FLAGS: Record<string, { value: boolean }> = {
 
 /** Does `xmc run ARGV` ask for --debug (among xmc's options, before PROGRAM)? */
 export function runWantsDebug(argv: string[]): boolean {
-  try {
-    return parseArgs(argv, RUN_FLAGS, "run").flags.has("debug");
-  } catch {
-    return false;
-  }
+  return wantsDebug(argv, RUN_FLAGS, "run");
 }
 
 /** A program ready to run: the machine, the process and what the options said. */

@@ -2,7 +2,7 @@
  * `xmc trace`: run a program with probes attached; stream events; write CTF, Chrome JSON and
  * an HTML report; print counts, histograms, lost events and patching statistics at exit.
  */
-import { intOption, parseArgs } from "../args.ts";
+import { intOption, parseArgs, wantsDebug } from "../args.ts";
 import { UsageError } from "../errors.ts";
 import { EXIT_DEADLOCK, EXIT_INSN_LIMIT, EXIT_NOT_RUNNABLE, prepareRun, RUN_FLAGS } from "../run.ts";
 import { bucketRange, runTrace, type StreamFormat, type TraceResult } from "./session.ts";
@@ -59,11 +59,7 @@ const TRACE_FLAGS = {
 
 /** Does `xmc trace ARGV` ask for --debug (among xmc's options, before PROGRAM)? */
 export function traceWantsDebug(argv: string[]): boolean {
-  try {
-    return parseArgs(argv, TRACE_FLAGS, "trace").flags.has("debug");
-  } catch {
-    return false;
-  }
+  return wantsDebug(argv, TRACE_FLAGS, "trace");
 }
 
 /** The summary as text lines. */

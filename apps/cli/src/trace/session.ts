@@ -371,27 +371,22 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
       phaseSyncs = 0;
       lastPhase = "";
     };
-    const arm = markers.arm(names);
-    port.runAgent(
-      (function* () {
-        startBatch();
-        return yield* arm;
-      })(),
-      opts.armAt,
-      (r) => account(r, true),
-    );
-    if (opts.disarmAt !== undefined) {
-      // Validated now (the arm above is counted as planned), run at its time.
-      const disarm = markers.disarm(names);
+    // Each run is validated now (a disarm counts the arm before it), and runs at its time.
+    const schedule = (
+      steps: Generator<undefined | { wait: () => boolean; why: string }, ArmResult, void>,
+      at: number,
+      arming: boolean,
+    ) =>
       port.runAgent(
         (function* () {
           startBatch();
-          return yield* disarm;
+          return yield* steps;
         })(),
-        opts.disarmAt,
-        (r) => account(r, false),
+        at,
+        (r) => account(r, arming),
       );
-    }
+    schedule(markers.arm(names), opts.armAt, true);
+    if (opts.disarmAt !== undefined) schedule(markers.disarm(names), opts.disarmAt, false);
   }
 
   const status = proc.run();
