@@ -194,6 +194,7 @@ export function probedRun(
   }
   const known = new Set<string>([
     "boundary",
+    "no-symbol",
     "trap-insn",
     "far-branch",
     "iret",
