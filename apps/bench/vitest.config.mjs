@@ -1,0 +1,3 @@
+import { packageVitestConfig } from "@xmc/tooling/vitest";
+
+export default packageVitestConfig();
