@@ -98,6 +98,8 @@ export interface Probe {
   readonly hits: number;
   /** kretprobe: returns handled. */
   readonly returns: number;
+  /** kretprobe: instances alive now (entered, not yet returned). */
+  readonly active: number;
   /** Hits not handled: kretprobe entries beyond `maxactive`. */
   readonly missed: number;
   /** Handler calls that threw. */
