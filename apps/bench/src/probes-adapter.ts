@@ -1,8 +1,8 @@
 /**
- * @xmc/probes, when it is usable in this tree: loaded from its built bundle at run time (it is
- * being written alongside this app, so it is not a declared dependency). Only the calls this
- * app makes are typed here. When the bundle is missing or its API differs, the probe rows of
- * experiments 1 and 4 are marked pending, with the reason.
+ * @xmc/probes, when it is usable in this tree: loaded from its built bundle at run time (it was
+ * written alongside this app, and the other experiments must run without it). Only the calls
+ * this app makes are typed here. When the bundle is missing, its API differs or it refuses a
+ * site, the probe rows of experiments 1 and 4 are marked pending, with the reason.
  * @module
  */
 import { existsSync } from "node:fs";

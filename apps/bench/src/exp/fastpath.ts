@@ -112,27 +112,32 @@ export async function fastpath(quick: boolean): Promise<Experiment> {
     [
       "kprobe, unoptimized",
       "hot-off",
-      { kind: "kprobe", symbol: "step", post: () => {} },
-      "INT3 + single-step",
+      { kind: "kprobe", symbol: "step", pre: () => {}, boost: false },
+      "INT3, handler, single-step of the copy",
     ],
     [
       "kprobe, boosted",
       "hot-off",
-      { kind: "kprobe", symbol: "step", boost: true },
-      "INT3 + slot with jmp back",
+      { kind: "kprobe", symbol: "step", pre: () => {} },
+      "INT3, handler, copy + jmp back",
     ],
     [
       "kretprobe",
       "hot-off",
       { kind: "kretprobe", symbol: "step", ret: () => {} },
-      "entry INT3 + return trampoline INT3",
+      "entry kprobe + return trampoline INT3, handler at return",
     ],
-    ["djprobe", "hot-off", { kind: "djprobe", symbol: "step" }, "jmp to a detour buffer"],
+    [
+      "djprobe",
+      "hot-off",
+      { kind: "djprobe", symbol: "step", pre: () => {} },
+      "jmp to a detour buffer, handler",
+    ],
     [
       "djprobe on a nop5 marker",
       "hot-nop5",
-      { kind: "djprobe", marker: "hot:tick" },
-      "jmp to a detour, no relocation",
+      { kind: "djprobe", marker: "hot:tick", pre: () => {} },
+      "jmp to a detour at the marker's NOP, handler",
     ],
   ];
   let pendingWhy = "";
@@ -186,7 +191,7 @@ export async function fastpath(quick: boolean): Promise<Experiment> {
       r.note,
     ]),
     notes: [
-      `slope over ${num(n, 0)} and ${num(2 * n, 0)} calls of step() in packages/markers/test/fixtures/bin/hot-*; enabled rows include one handler body (${"50"} cycles, events.probeHandler) and the host call (20)`,
+      `slope over ${num(n, 0)} and ${num(2 * n, 0)} calls of step() in packages/markers/test/fixtures/bin/hot-*; every enabled row runs one handler per call, charged ${"50"} cycles (events.probeHandler); ${"pending" in loaded ? `probe rows ${PENDING} (${loaded.pending})` : "probe rows measured with @xmc/probes' bundle"}`,
     ],
   };
   const short = (k: string): string =>
@@ -220,7 +225,7 @@ export async function fastpath(quick: boolean): Promise<Experiment> {
     `The flag-checked call variant costs ${num(call ?? Number.NaN, 3)} (load, test, branch: ${num((call ?? 0) / (nop5 ?? 1), 1)}× the NOP), a semaphore-guarded USDT probe ${num(get("disabled USDT probe + semaphore") ?? Number.NaN, 3)}.`,
     `Enabled, a marker's stub call costs ${num(stub ?? Number.NaN)} cycles per hit including the handler body;`,
     kp !== undefined && dj !== undefined
-      ? `an unoptimized kprobe costs ${num(kp)}, a djprobe ${num(dj)} (${num(kp / dj, 1)}× cheaper than the kprobe).`
+      ? `an unoptimized kprobe costs ${num(kp)}, a boosted one ${num(get("kprobe, boosted") ?? Number.NaN)}, a kretprobe ${num(get("kretprobe") ?? Number.NaN)} and a djprobe ${num(dj)} (${num(kp / dj, 1)}× cheaper than the unoptimized kprobe: a jump instead of two traps); a djprobe on the nop5 marker costs ${num(get("djprobe on a nop5 marker") ?? Number.NaN)}, against ${num(stub ?? Number.NaN)} for the marker's own stub (the detour saves and restores every register).`
       : `the probe rows are ${PENDING} (${pendingWhy}).`,
   ].join(" ");
   return {
