@@ -242,7 +242,7 @@ export class FuzzFailure extends Error {
 
 function show(input) {
   if (input instanceof Uint8Array)
-    return `hex ${toHex(input.subarray(0, 4096))}${input.length > 4096 ? "…" : ""}`;
+    return `hex ${toHex(input.subarray(0, 1024))}${input.length > 1024 ? "…" : ""}`;
   try {
     const j = JSON.stringify(input, (_k, v) =>
       v instanceof Uint8Array ? `hex ${toHex(v)}` : typeof v === "bigint" ? `${v}n` : v,

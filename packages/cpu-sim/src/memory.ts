@@ -93,6 +93,9 @@ export class Memory {
   map(addr: number, len: number, perm: number): void {
     const first = Math.floor(addr / PAGE_SHIFT_DIV);
     const last = Math.floor((addr + len - 1) / PAGE_SHIFT_DIV);
+    // A range larger than the limit cannot fit whatever is mapped already: refuse it before
+    // counting its pages (a guest or a file can ask for 2^46 bytes; counting would hang the host).
+    if ((last - first + 1) * PAGE_SIZE > this.limit) throw new MemoryLimitError(this.limit);
     let fresh = 0;
     for (let p = first; p <= last; p++) if (!this.pages.has(p)) fresh++;
     if (this.mapped + fresh * PAGE_SIZE > this.limit) throw new MemoryLimitError(this.limit);
@@ -112,15 +115,21 @@ export class Memory {
   unmap(addr: number, len: number): void {
     const first = Math.floor(addr / PAGE_SHIFT_DIV);
     const last = Math.floor((addr + len - 1) / PAGE_SHIFT_DIV);
-    for (let p = first; p <= last; p++) {
-      const pg = this.pages.get(p);
-      if (pg) {
-        if (pg.code) this.onCodeWrite(p);
-        this.pages.delete(p);
-        this.mapped -= PAGE_SIZE;
-      }
-    }
+    // Work proportional to the smaller of the range and what is mapped: a guest's munmap of
+    // 2^46 bytes must not walk 2^34 absent pages.
+    if (last - first + 1 > this.pages.size) {
+      for (const p of [...this.pages.keys()]) if (p >= first && p <= last) this.dropPage(p);
+    } else for (let p = first; p <= last; p++) this.dropPage(p);
     this.flushTlb();
+  }
+
+  private dropPage(p: number): void {
+    const pg = this.pages.get(p);
+    if (pg) {
+      if (pg.code) this.onCodeWrite(p);
+      this.pages.delete(p);
+      this.mapped -= PAGE_SIZE;
+    }
   }
 
   /** Change the permission of mapped pages in [addr, addr+len); returns false if some page is unmapped. */

@@ -4,9 +4,9 @@
  * psABI §3.4.1; auxv types from the Linux UAPI auxvec.h).
  * @module
  */
-import { type ElfFile, PT, parseElf } from "@xmc/elf";
+import { ElfError, type ElfFile, PT, parseElf } from "@xmc/elf";
 import type { Memory } from "../memory.ts";
-import { PAGE_SIZE, Perm } from "../memory.ts";
+import { MemoryLimitError, PAGE_SIZE, Perm } from "../memory.ts";
 
 /** Why a program cannot be loaded (clear, user-facing). */
 export class LoadError extends Error {
@@ -34,6 +34,8 @@ export interface LoadedImage {
 export const STACK_TOP: number = 0x7ffffffff000;
 /** Stack size mapped (Linux's default RLIMIT_STACK). */
 export const STACK_SIZE: number = 8 * 1024 * 1024;
+/** End of the user half of the canonical address space (segments must lie below it). */
+export const USER_TOP: number = 2 ** 47;
 /** Where a static-pie program is placed. */
 export const PIE_BASE: number = 0x555555554000;
 
@@ -77,7 +79,13 @@ export function loadStatic(
   }
   if (elf.class !== 64 || elf.machine !== 62)
     throw new LoadError(`${execfn}: not an x86-64 program (${elf.class}-bit ${elf.machineName})`);
-  const interp = elf.interpreter();
+  let interp: string | undefined;
+  try {
+    interp = elf.interpreter();
+  } catch (e) {
+    if (e instanceof ElfError) throw new LoadError(`${execfn}: ${e.message}`);
+    throw e;
+  }
   if (interp !== undefined)
     throw new LoadError(
       `${execfn}: dynamically linked (interpreter ${interp}); only static programs are supported — build with -static`,
@@ -90,12 +98,28 @@ export function loadStatic(
   let end = 0;
   let phdrAddr = 0;
   for (const seg of loads) {
+    // Checked as Linux's ELF loader does (binfmt_elf: filesz <= memsz, inside the user half).
+    if (seg.filesz > seg.memsz)
+      throw new LoadError(
+        `${execfn}: segment ${seg.index} has more file bytes (${seg.filesz}) than memory bytes (${seg.memsz})`,
+      );
+    if (seg.vaddr + BigInt(base) + BigInt(seg.memsz) > BigInt(USER_TOP))
+      throw new LoadError(`${execfn}: segment ${seg.index} lies outside the user address space`);
     const vaddr = Number(seg.vaddr) + base;
     const start = Math.floor(vaddr / PAGE_SIZE) * PAGE_SIZE;
     const stop = Math.ceil((vaddr + seg.memsz) / PAGE_SIZE) * PAGE_SIZE;
-    // Map writable first so that the loader can copy, then apply the segment's permissions.
-    mem.map(start, stop - start, Perm.RW);
-    mem.writeBytes(vaddr, elf.segmentData(seg));
+    let data: Uint8Array;
+    try {
+      data = elf.segmentData(seg);
+      // Map writable first so that the loader can copy, then apply the segment's permissions.
+      mem.map(start, stop - start, Perm.RW);
+    } catch (e) {
+      if (e instanceof ElfError) throw new LoadError(`${execfn}: ${e.message}`);
+      if (e instanceof MemoryLimitError)
+        throw new LoadError(`${execfn}: segment ${seg.index} (${seg.memsz} bytes) passes the ${e.message}`);
+      throw e;
+    }
+    mem.writeBytes(vaddr, data);
     let perm = 0;
     if (seg.flags & 4) perm |= Perm.R;
     if (seg.flags & 2) perm |= Perm.W;
@@ -111,7 +135,13 @@ export function loadStatic(
 
   // ---- the initial stack -----------------------------------------------------------------
   const stackLow = STACK_TOP - STACK_SIZE;
-  mem.map(stackLow, STACK_SIZE, Perm.RW);
+  try {
+    mem.map(stackLow, STACK_SIZE, Perm.RW);
+  } catch (e) {
+    if (e instanceof MemoryLimitError)
+      throw new LoadError(`${execfn}: no room for the ${STACK_SIZE}-byte stack: ${e.message}`);
+    throw e;
+  }
   let sp = STACK_TOP;
   const enc = new TextEncoder();
   const pushBytes = (b: Uint8Array): number => {

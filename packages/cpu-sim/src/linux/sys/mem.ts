@@ -55,8 +55,16 @@ export function findFreeDown(p: LinuxProcess, top: number, size: number): number
 
 /** Unmap what is mapped in [addr, addr+len) (page by page; holes are fine). */
 function unmapRange(p: LinuxProcess, addr: number, len: number): void {
+  p.machine.mem.unmap(addr, len);
+}
+
+/**
+ * Can `size` more bytes ever be mapped? A larger request is refused (ENOMEM) before any
+ * search, so that the page-by-page searches below stay bounded by the memory limit.
+ */
+function fits(p: LinuxProcess, size: number): boolean {
   const mem = p.machine.mem;
-  for (let a = addr; a < addr + len; a += PAGE_SIZE) if (mem.isMapped(a, 1)) mem.unmap(a, PAGE_SIZE);
+  return size <= mem.limit - mem.mapped;
 }
 
 export const MEM_SYSCALLS: SyscallTable = {
@@ -68,7 +76,7 @@ export const MEM_SYSCALLS: SyscallTable = {
     const newTop = pageUp(want);
     try {
       if (newTop > oldTop) {
-        if (!isFree(p, oldTop, newTop - oldTop)) return p.brk;
+        if (!fits(p, newTop - oldTop) || !isFree(p, oldTop, newTop - oldTop)) return p.brk;
         c.mem.map(oldTop, newTop - oldTop, Perm.RW);
       } else if (newTop < oldTop) c.mem.unmap(newTop, oldTop - newTop);
     } catch {
@@ -87,6 +95,8 @@ export const MEM_SYSCALLS: SyscallTable = {
     const fd = argInt(c, 4);
     const off = arg(c, 5);
     if (len === 0 || len > 2 ** 46 || off % PAGE_SIZE !== 0) return -EINVAL;
+    const size = pageUp(len);
+    if (!fits(p, size)) return -ENOMEM;
     let content: Uint8Array | undefined;
     if (!(flags & MAP_ANONYMOUS)) {
       const f = p.fds.file(fd);
@@ -98,7 +108,6 @@ export const MEM_SYSCALLS: SyscallTable = {
       if (typeof r === "number") return r === -29 ? -ENODEV : r;
       content = r;
     }
-    const size = pageUp(len);
     let at: number;
     if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
       if (addr % PAGE_SIZE !== 0) return -EINVAL;
@@ -147,6 +156,7 @@ export const MEM_SYSCALLS: SyscallTable = {
     if (old % PAGE_SIZE !== 0 || newLen === 0 || flags & MREMAP_FIXED) return -EINVAL;
     if (!c.mem.isMapped(old, Math.max(oldLen, 1))) return -14; // EFAULT
     const perm = c.mem.permAt(old);
+    if (newLen > oldLen && !fits(p, newLen - oldLen)) return -ENOMEM;
     if (newLen <= oldLen) {
       if (newLen < oldLen) unmapRange(p, old + newLen, oldLen - newLen);
       return old;
