@@ -75,3 +75,40 @@ export function exitCode(code: number): number[] {
 function le32(v: number): number[] {
   return [v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff];
 }
+
+/** One syscall of {@link guestCalls}: string arguments become pointers to NUL-terminated copies. */
+export interface GuestCall {
+  nr: number;
+  args: readonly (bigint | number | string)[];
+}
+
+/** Where {@link guestCalls} programs store result i (8 bytes each), and a scratch buffer. */
+export const RESULTS: number = DATA_BASE;
+export const SCRATCH: number = DATA_BASE + 0x1000;
+
+/**
+ * A program that makes `calls` in order, storing each result (RAX) at RESULTS + 8 i, then
+ * exits with status 0. Data: 0x3000 bytes at DATA_BASE (results, then SCRATCH).
+ */
+export function guestCalls(calls: readonly GuestCall[]): Uint8Array {
+  const enc = new TextEncoder();
+  // Every syscallCode is 7 × 10 + 2 + 8 = 80 bytes; the strings follow the code.
+  const codeLen = calls.length * 80 + exitCode(0).length;
+  let strAt = CODE_BASE + CODE_OFFSET + codeLen;
+  const strings: number[] = [];
+  const code: number[] = [];
+  calls.forEach((call, i) => {
+    const args = call.args.map((a) => {
+      if (typeof a !== "string") return BigInt.asUintN(64, BigInt(a));
+      const at = strAt;
+      const bytes = enc.encode(a);
+      strings.push(...bytes, 0);
+      strAt += bytes.length + 1;
+      return BigInt(at);
+    });
+    while (args.length < 6) args.push(0n);
+    code.push(...syscallCode(BigInt(call.nr), args, RESULTS + 8 * i));
+  });
+  code.push(...exitCode(0));
+  return tinyElf(Uint8Array.from([...code, ...strings]), 0x3000);
+}
