@@ -75,7 +75,9 @@ describe("xmc demo", () => {
     expect(html.match(/<g class="lane" data-cpu="\d+"/g)).toHaveLength(4);
     expect(html.match(/data-ipi=/g)).toHaveLength(24);
     // Self-contained: no external script, style or image (the SVG namespace is not a fetch).
-    expect(html.replaceAll('xmlns="http://www.w3.org/2000/svg"', "")).not.toMatch(/<script[^>]+src=|https?:\/\//);
+    expect(html.replaceAll('xmlns="http://www.w3.org/2000/svg"', "")).not.toMatch(
+      /<script[^>]+src=|https?:\/\//,
+    );
   });
 
   test("--json gives the same figures as one object", () => {
