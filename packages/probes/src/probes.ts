@@ -35,7 +35,7 @@ import {
   siteName,
 } from "@xmc/markers";
 import { conditionHolds, type PatchSite, type PatchStats, splitStores, TextPatcher } from "@xmc/text-patch";
-import { encodeJmp32 } from "@xmc/x86-decode";
+import { Br, encodeJmp32 } from "@xmc/x86-decode";
 import {
   CodeArena,
   DETOUR_RELOCATED,
@@ -135,6 +135,12 @@ export interface ProbesOptions {
   hostCallBase?: number;
   /** Cycles charged per handler call (default: the port's `probeHandlerCycles`). */
   handlerCycles?: number;
+  /**
+   * Targets of the indirect jumps of a function, by function name, when they are known (e.g. a
+   * switch table's entries): the optimizer then checks them like direct branch targets instead
+   * of refusing the function (`indirect-jump`). Every indirect jump of the function must be covered.
+   */
+  indirectTargets?: ReadonlyMap<string, readonly number[]>;
 }
 
 interface Fn {
@@ -500,12 +506,21 @@ export class Probes {
             a,
             `the branch at 0x${ins.addr.toString(16)} targets 0x${ins.target.toString(16)}, inside the region 0x${a.toString(16)}+${len}`,
           );
-        if (ins.branch === 7 /* Br.JmpInd */)
+        if (ins.branch !== Br.JmpInd) continue;
+        const known = this.opts.indirectTargets?.get(fn.name);
+        if (!known)
           throw new ProbeError(
             "indirect-jump",
             a,
             `${fn.name} has an indirect jump at 0x${ins.addr.toString(16)} (a switch table?) whose targets are unknown`,
           );
+        for (const t of known)
+          if (t > a && t < a + len)
+            throw new ProbeError(
+              "branch-into-region",
+              a,
+              `the indirect jump at 0x${ins.addr.toString(16)} may go to 0x${t.toString(16)}, inside the region 0x${a.toString(16)}+${len}`,
+            );
       }
     }
     return { len, orig: fn.bytes.slice(a - fn.start, a - fn.start + len), plans };

@@ -4,10 +4,11 @@
  * writes take effect), the output is unchanged; and in strict precise mode, zero hazards while
  * probes are registered and removed as the threads run.
  */
+import { Br, decode, Instruction } from "@xmc/x86-decode";
 import { describe, expect, test } from "vitest";
 import type { Probe, ProbeContext, ProbeRunResult, ProbeSteps } from "../src/index.ts";
 import { instructionStarts, reference } from "./helpers/placements.ts";
-import { counters, functions, session } from "./helpers/run.ts";
+import { counters, functions, program, session } from "./helpers/run.ts";
 
 const fibs = [0n, 1n];
 for (let i = 2; i < 40; i++) fibs.push(fibs[i - 1]! + fibs[i - 2]!);
@@ -192,6 +193,50 @@ describe("work (own fixture), 4 CPUs", () => {
       expect(rets.length).toBe(a.probe.hits);
       expect(rets.every((v) => v === 31n)).toBe(true);
     });
+
+  test("djprobe in a function with a switch table: refused unless its targets are known", () => {
+    const c = functions("work").get("classify")!;
+    const { elf } = program("work");
+    // Find the switch's `jmp *table(,%reg,8)` and read the table's 8 entries from the file.
+    const code = elf.bytes.subarray(
+      elf.addressToOffset(BigInt(c.start))!,
+      elf.addressToOffset(BigInt(c.start))! + c.size,
+    );
+    const insn = new Instruction();
+    let table = -1;
+    for (let at = 0; at < code.length; ) {
+      const n = decode(code, at, c.start + at, 64, insn);
+      if (insn.branch === Br.JmpInd) table = insn.memDisp;
+      at += n;
+    }
+    const t0 = elf.addressToOffset(BigInt(table))!;
+    const dv = new DataView(elf.bytes.buffer, elf.bytes.byteOffset + t0, 64);
+    const targets = Array.from({ length: 8 }, (_, i) => Number(dv.getBigUint64(8 * i, true)));
+    for (const t of targets) expect(t >= c.start && t < c.start + c.size).toBe(true);
+    expect(session("work").probes.register({ kind: "djprobe", symbol: "classify" }).probe.refusal?.rule).toBe(
+      "indirect-jump",
+    );
+    const s = session("work", { probes: { indirectTargets: new Map([["classify", targets]]) } });
+    const { probe, steps } = s.probes.register({ kind: "djprobe", symbol: "classify" });
+    s.agent(steps, 0);
+    const r = s.run();
+    expect(r.out).toBe(plain.out);
+    expect(probe.state).toBe("optimized");
+    expect(BigInt(probe.hits)).toBe(w.classify);
+    // Regions with a case label inside them are refused by the known targets.
+    const scratch = session("work", { probes: { indirectTargets: new Map([["classify", targets]]) } });
+    const why: string[] = [];
+    for (const a of instructionStarts("work", ["classify"])) {
+      try {
+        const { probe: p } = scratch.probes.register({ kind: "djprobe", address: a });
+        if (p.refusal?.rule === "branch-into-region") why.push(p.refusal.message);
+        scratch.probes.unregister(p);
+      } catch {
+        /* refused outright */
+      }
+    }
+    expect(why.some((m) => m.includes("indirect jump"))).toBe(true);
+  });
 
   test("djprobe on mix's entry: optimized, hits = the mix count, arguments right", () => {
     const s = session("work");
