@@ -141,6 +141,12 @@ export interface ProbesOptions {
    * of refusing the function (`indirect-jump`). Every indirect jump of the function must be covered.
    */
   indirectTargets?: ReadonlyMap<string, readonly number[]>;
+  /**
+   * Deliberately unsafe: optimize regions that branches target (or that indirect jumps may
+   * reach), to show what the optimizer's checks prevent — precise mode then reports
+   * `branch-into-patch`. Never for real use.
+   */
+  unsafe?: { ignoreBranchTargets?: boolean };
 }
 
 interface Fn {
@@ -498,7 +504,7 @@ export class Probes {
     }
     if (a + len > fn.end)
       throw new ProbeError("function-end", a, `the region runs past the end of ${fn.name}`);
-    if (plans.length > 1) {
+    if (plans.length > 1 && !this.opts.unsafe?.ignoreBranchTargets) {
       for (const ins of fn.insns) {
         if (ins.target > a && ins.target < a + len)
           throw new ProbeError(

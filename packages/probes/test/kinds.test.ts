@@ -350,3 +350,33 @@ describe("strict precise mode: registered and removed while the threads run", ()
     expect(s.probes.totals.hostCalls).toBeGreaterThan(0);
   });
 });
+
+describe("the checks have teeth (deliberately unsafe optimizer, strict precise mode)", () => {
+  test("optimizing a region a branch targets: branch-into-patch is reported", () => {
+    // A loop head inside a region: mix's loop, whose back edge lands inside the region.
+    const scratch = session("work", { argv: ["1"] });
+    let addr = -1;
+    const ref = reference("work", ["1"]);
+    for (const a of instructionStarts("work", ["mix", "hash", "step", "fib"])) {
+      try {
+        const { probe } = scratch.probes.register({ kind: "djprobe", address: a });
+        if (probe.refusal?.rule === "branch-into-region" && ref.count(a) > 0 && addr < 0) addr = a;
+        scratch.probes.unregister(probe);
+      } catch {
+        /* refused outright */
+      }
+    }
+    expect(addr).toBeGreaterThan(0);
+    const s = session("work", {
+      argv: ["1"],
+      precise: { strict: true },
+      probes: { unsafe: { ignoreBranchTargets: true } },
+    });
+    const { probe, steps } = s.probes.register({ kind: "djprobe", address: addr });
+    expect(probe.refusal).toBeUndefined();
+    s.agent(steps, 0);
+    s.run();
+    const classes = new Set(s.machine.precise!.hazards.map((h) => h.cls));
+    expect(classes.has("branch-into-patch")).toBe(true);
+  });
+});
