@@ -24,6 +24,9 @@
  * - `NESTING`: nesting deeper than the writer supports, or flush/close during a write.
  * - `OWNERSHIP`: a second writer for one buffer, or a second consuming reader for one set.
  * - `BAD_TRACE`: data handed to a reader or exporter is not what it expects.
+ * - `WRITE_FAILED`: an exporter's write failed (a full disk, an I/O error). The file is left
+ *   readable up to the last complete packet (CTF) or event (Chrome JSON) and
+ *   {@link TraceBufferError.writeFailure} counts what was written and what was lost.
  */
 export type TraceBufferErrorCode =
   | "BAD_CONFIG"
@@ -36,7 +39,25 @@ export type TraceBufferErrorCode =
   | "NO_RESERVATION"
   | "NESTING"
   | "OWNERSHIP"
-  | "BAD_TRACE";
+  | "BAD_TRACE"
+  | "WRITE_FAILED";
+
+/** What an export that failed part-way wrote and lost (`WRITE_FAILED`). */
+export interface WriteFailure {
+  /** The file whose write failed. */
+  readonly file: string;
+  /** The error of the write function (e.g. Node's `ENOSPC` error). */
+  readonly cause: unknown;
+  /** Events in the readable part of the output (complete packets or JSON entries). */
+  readonly eventsWritten: number;
+  /** Events of the trace that are not in the output. */
+  readonly eventsLost: number;
+  /** CTF: complete packets kept, and packets not written (0 for Chrome JSON). */
+  readonly packetsWritten: number;
+  readonly packetsLost: number;
+  /** Bytes of readable output left on disk, all files together. */
+  readonly bytesWritten: number;
+}
 
 /**
  * The only exception type thrown by this package. `code` classifies the problem for programs;
@@ -45,14 +66,18 @@ export type TraceBufferErrorCode =
 export class TraceBufferError extends Error {
   /** What kind of problem this is; stable, meant for programs. */
   readonly code: TraceBufferErrorCode;
+  /** For `WRITE_FAILED`: what was written and what was lost. */
+  readonly writeFailure: WriteFailure | undefined;
 
   /**
    * @param code - the kind of problem.
    * @param message - what is wrong and what to do about it.
+   * @param writeFailure - for `WRITE_FAILED`, the counts.
    */
-  constructor(code: TraceBufferErrorCode, message: string) {
+  constructor(code: TraceBufferErrorCode, message: string, writeFailure?: WriteFailure) {
     super(message);
     this.name = "TraceBufferError";
     this.code = code;
+    this.writeFailure = writeFailure;
   }
 }

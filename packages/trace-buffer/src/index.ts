@@ -7,7 +7,7 @@
 export { type SharedTraceBuffers, TraceBuffers, type TraceBuffersOptions } from "./buffers.ts";
 export { type ClockInfo, type ClockSpec, type ClockUnit, monotonicNs, normalizeClock } from "./clock.ts";
 export { EventCursor } from "./cursor.ts";
-export { TraceBufferError, type TraceBufferErrorCode } from "./errors.ts";
+export { TraceBufferError, type TraceBufferErrorCode, type WriteFailure } from "./errors.ts";
 export {
   type ChromeOptions,
   chromeTraceJson,
@@ -15,6 +15,7 @@ export {
   writeChromeJson,
 } from "./export/chrome.ts";
 export { type CtfOptions, type CtfResult, writeCtf } from "./export/ctf.ts";
+export type { WriteFunction } from "./export/output.ts";
 export { formatText } from "./export/text.ts";
 export { ctfMetadata } from "./export/tsdl.ts";
 export {

@@ -9,9 +9,10 @@
  * Each CPU is a thread (track) of one process. Event classes show according to their `kind`;
  * lost events show as instant events named "discarded events" with the count and reason.
  */
-import { writeFileSync } from "node:fs";
 import { mergeEvents } from "../merge.ts";
 import type { Trace } from "../trace.ts";
+import { writeFailed } from "./ctf.ts";
+import { defaultWrite, OutputFailed, OutputFile, type WriteFunction } from "./output.ts";
 import { jsonValue } from "./values.ts";
 
 /** Options for the Chrome JSON export. */
@@ -22,6 +23,11 @@ export interface ChromeOptions {
   readonly pid?: number;
   /** Track name of a CPU; default `CPU <n>`. */
   readonly cpuName?: (cpu: number) => string;
+  /**
+   * {@link writeChromeJson}: the function that writes the file (default `fs.writeSync`): a
+   * point to inject failures (a full disk) in tests, or to count or throttle output.
+   */
+  readonly write?: WriteFunction;
 }
 
 /** Name of the instant events that mark lost events. */
@@ -32,6 +38,15 @@ export const DISCARDED_EVENT_NAME = "discarded events";
  * Timestamps become microseconds: ticks × 10^6 / clock frequency.
  */
 export function chromeTraceJson(trace: Trace, options: ChromeOptions = {}): string {
+  const { head, lines, tail } = chromeParts(trace, options);
+  return `${head}${lines.join(",\n")}${tail}`;
+}
+
+/** The JSON text in parts: `head`, one line per entry (the first `meta` are metadata), `tail`. */
+function chromeParts(
+  trace: Trace,
+  options: ChromeOptions,
+): { head: string; lines: string[]; meta: number; tail: string } {
   const pid = options.pid ?? 1;
   const perUs = trace.clock.frequency / 1e6;
   const us = (ticks: number): number => ticks / perUs;
@@ -50,6 +65,7 @@ export function chromeTraceJson(trace: Trace, options: ChromeOptions = {}): stri
     });
     add({ name: "thread_sort_index", ph: "M", pid, tid: cpu, args: { sort_index: cpu } });
   }
+  const meta = lines.length;
   for (const item of mergeEvents(trace)) {
     const ts = us(item.timestamp);
     const tid = item.cpu;
@@ -99,16 +115,81 @@ export function chromeTraceJson(trace: Trace, options: ChromeOptions = {}): stri
     frequency: trace.clock.frequency,
     mode: trace.mode,
   });
-  return `{"displayTimeUnit":"ns","otherData":${other},"traceEvents":[\n${lines.join(",\n")}\n]}\n`;
+  return {
+    head: `{"displayTimeUnit":"ns","otherData":${other},"traceEvents":[\n`,
+    lines,
+    meta,
+    tail: "\n]}\n",
+  };
 }
 
 /**
  * Write the Chrome trace-event JSON of `trace` to `file`.
  * @returns bytes written.
- * @throws Node's fs errors as is.
+ * @throws TraceBufferError `WRITE_FAILED` when a write fails (e.g. a full disk): the file is
+ *   cut back to its last complete entry and closed, so it still parses as JSON, and the
+ *   error's `writeFailure` counts the events written and lost. Node's errors from opening the
+ *   file as is.
  */
 export function writeChromeJson(trace: Trace, file: string, options: ChromeOptions = {}): number {
-  const text = chromeTraceJson(trace, options);
-  writeFileSync(file, text);
-  return Buffer.byteLength(text);
+  const { head, lines, meta, tail } = chromeParts(trace, options);
+  const enc = new TextEncoder();
+  const out = new OutputFile(file, options.write ?? defaultWrite);
+  const headBytes = enc.encode(head);
+  const tailBytes = enc.encode(tail);
+  // File offset after each complete entry (lines[i]).
+  const ends: number[] = [];
+  let pending: string[] = [];
+  let pendingEnd = headBytes.length;
+  try {
+    out.put(headBytes);
+    const flush = () => {
+      if (pending.length > 0) out.put(enc.encode(pending.join("")));
+      pending = [];
+    };
+    let buffered = 0;
+    lines.forEach((line, i) => {
+      const piece = i === 0 ? line : `,\n${line}`;
+      pending.push(piece);
+      pendingEnd += Buffer.byteLength(piece);
+      ends.push(pendingEnd);
+      buffered += piece.length;
+      if (buffered > 1 << 20) {
+        flush();
+        buffered = 0;
+      }
+    });
+    flush();
+    out.put(tailBytes);
+    out.close();
+    return out.onDisk;
+  } catch (e) {
+    if (!(e instanceof OutputFailed)) {
+      out.close();
+      throw e;
+    }
+    // Keep the entries wholly on disk and close the JSON after them; if even the closing
+    // does not fit, give up one more entry (its bytes make room) and try again.
+    let k = 0;
+    while (k < ends.length && ends[k]! <= e.onDisk) k++;
+    let kept = -1;
+    for (; k >= 0 && kept < 0; k--) {
+      try {
+        if (e.onDisk < headBytes.length) {
+          out.truncate(0);
+          out.put(headBytes);
+        } else out.truncate(k === 0 ? headBytes.length : ends[k - 1]!);
+        out.put(tailBytes);
+        kept = k;
+      } catch (again) {
+        if (!(again instanceof OutputFailed)) throw again;
+      }
+    }
+    if (kept < 0) out.truncate(0);
+    const bytes = out.onDisk;
+    out.close();
+    const events = lines.length - meta;
+    const written = Math.max(0, kept - meta);
+    throw writeFailed(file, e.cause, { events: written, packets: 0, bytes }, { events, packets: 0 });
+  }
 }

@@ -13,12 +13,13 @@
  * after the last packet (trailing losses of a final trace) go in an empty packet at the end.
  */
 import { randomUUID } from "node:crypto";
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { TraceBufferError } from "../errors.ts";
 import { PACKET_HEADER_BYTES, PAD_CLASS, R_SIZE } from "../layout.ts";
 import { type Packet, totalLost } from "../packet.ts";
 import type { Trace } from "../trace.ts";
+import { defaultWrite, OutputFailed, OutputFile, type WriteFunction } from "./output.ts";
 import { CTF_MAGIC, ctfMetadata } from "./tsdl.ts";
 
 /** Options for {@link writeCtf}. */
@@ -27,6 +28,11 @@ export interface CtfOptions {
   readonly uuid?: string;
   /** Extra `env` entries of the metadata (string values). */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * The function that writes the files (default `fs.writeSync`): a point to inject failures
+   * (a full disk) in tests, or to count or throttle output.
+   */
+  readonly write?: WriteFunction;
 }
 
 /** What {@link writeCtf} wrote. */
@@ -46,16 +52,20 @@ const CHUNK = 1 << 22;
 const CONTEXT_END = 76;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Buffered writes to one file. */
+/** Buffered writes to one file, remembering where each complete packet ends. */
 class Sink {
-  private readonly fd: number;
+  private readonly file: OutputFile;
   private readonly buf: Uint8Array = new Uint8Array(CHUNK);
   readonly dv: DataView = new DataView(this.buf.buffer);
   private used = 0;
   total = 0;
+  /** File offset after each complete packet, and the events up to it. */
+  readonly packetEnds: number[] = [];
+  readonly eventsAtEnd: number[] = [];
+  private events = 0;
 
-  constructor(path: string) {
-    this.fd = openSync(path, "w");
+  constructor(path: string, write: WriteFunction) {
+    this.file = new OutputFile(path, write);
   }
 
   /** Room for `n` bytes at the returned offset of `buf`/`dv` (n ≤ CHUNK). */
@@ -71,7 +81,7 @@ class Sink {
   write(bytes: Uint8Array): void {
     if (this.used + bytes.length > CHUNK) this.drain();
     if (bytes.length > CHUNK) {
-      writeSync(this.fd, bytes);
+      this.file.put(bytes);
     } else {
       this.buf.set(bytes, this.used);
       this.used += bytes.length;
@@ -79,18 +89,48 @@ class Sink {
     this.total += bytes.length;
   }
 
+  /** The packet written last is complete and holds `events` events. */
+  endPacket(events: number): void {
+    this.events += events;
+    this.packetEnds.push(this.total);
+    this.eventsAtEnd.push(this.events);
+  }
+
   get bytes(): Uint8Array {
     return this.buf;
   }
 
+  /** Write what is buffered and close. @throws OutputFailed (the file stays open for {@link keepComplete}). */
   close(): void {
     this.drain();
-    closeSync(this.fd);
+    this.file.close();
+  }
+
+  /** Close after an unexpected error (nothing more is written). */
+  abandon(): void {
+    this.file.close();
+  }
+
+  /**
+   * After a failed write: cut the file back to the last complete packet on disk and close it.
+   * @returns packets and events kept, and the bytes left.
+   */
+  keepComplete(onDisk: number): { packets: number; events: number; bytes: number } {
+    let k = 0;
+    while (k < this.packetEnds.length && this.packetEnds[k]! <= onDisk) k++;
+    const bytes = k === 0 ? 0 : this.packetEnds[k - 1]!;
+    try {
+      this.file.truncate(bytes);
+    } finally {
+      this.file.close();
+    }
+    return { packets: k, events: k === 0 ? 0 : this.eventsAtEnd[k - 1]!, bytes };
   }
 
   private drain(): void {
-    if (this.used > 0) writeSync(this.fd, this.buf, 0, this.used);
+    const n = this.used;
     this.used = 0;
+    if (n > 0) this.file.put(this.buf, 0, n);
   }
 }
 
@@ -136,6 +176,7 @@ function writePacket(
   tsEnd: number,
   discarded: number,
   records: Uint8Array,
+  events: number,
 ): void {
   // An empty packet's content ends with its context (byte 76): readers look for an event
   // header whenever content remains, before aligning to it.
@@ -156,12 +197,17 @@ function writePacket(
   sink.write(records);
   const written = PACKET_HEADER_BYTES + records.length;
   if (size > written) sink.reserve(size - written);
+  sink.endPacket(events);
 }
 
 /**
  * Write `trace` as a CTF 1.8 trace in `dir` (created if needed; existing files with the same
  * names are replaced). Readable by babeltrace2 and Trace Compass.
- * @throws TraceBufferError `BAD_CONFIG` for a malformed `uuid`; Node's fs errors as is.
+ * @throws TraceBufferError `BAD_CONFIG` for a malformed `uuid`; `WRITE_FAILED` when a write
+ *   fails (e.g. a full disk): the stream being written is cut back to its last complete
+ *   packet, so the directory is a readable, shorter trace, and the error's `writeFailure`
+ *   counts the events and packets written and lost. Node's errors from creating the
+ *   directory or opening a file as is.
  */
 export function writeCtf(trace: Trace, dir: string, options: CtfOptions = {}): CtfResult {
   const uuid = options.uuid ?? randomUUID();
@@ -174,53 +220,123 @@ export function writeCtf(trace: Trace, dir: string, options: CtfOptions = {}): C
     buffer_mode: trace.mode,
     ...options.env,
   });
-  writeFileSync(join(dir, "metadata"), metadata);
-  let bytes = Buffer.byteLength(metadata);
+  const write = options.write ?? defaultWrite;
+  const total = { events: 0, packets: 0 };
+  trace.streams.forEach((stream, cpu) => {
+    const planned = plannedPackets(trace, cpu);
+    total.packets += planned;
+    if (planned > 0) for (const p of stream) total.events += p.header.records - p.header.padding;
+  });
+  const metaBytes = new TextEncoder().encode(metadata);
+  const metaPath = join(dir, "metadata");
+  const meta = new OutputFile(metaPath, write);
+  try {
+    meta.put(metaBytes);
+  } catch (e) {
+    if (!(e instanceof OutputFailed)) throw e;
+    // Without its metadata no reader can open the trace: leave nothing half-written.
+    meta.truncate(0);
+    throw writeFailed(metaPath, e.cause, { events: 0, packets: 0, bytes: 0 }, total);
+  } finally {
+    meta.close();
+  }
+  let bytes = metaBytes.length;
   let packets = 0;
+  let events = 0;
   const streams: string[] = [];
   const ub = uuidBytes(uuid);
-  trace.streams.forEach((stream, cpu) => {
+  for (let cpu = 0; cpu < trace.streams.length; cpu++) {
+    if (plannedPackets(trace, cpu) === 0) continue;
+    const stream = trace.streams[cpu]!;
     const trailing = trace.trailing[cpu]!;
     const trailingCount = trailing.full + trailing.tooBig;
-    if (stream.length === 0 && trailingCount === 0) return;
     const name = `stream_${cpu}`;
-    const sink = new Sink(join(dir, name));
-    const empty = new Uint8Array(0);
-    let discarded = 0;
-    const first = stream[0];
-    const l = first?.losses;
-    // A lead packet carries events_discarded = 0 when losses precede the first packet; it
-    // takes the number of the packet before (shifting all numbers by one if that is -1).
-    const lead = l === undefined || l.overwrittenBefore + l.fullBefore + l.tooBigBefore > 0;
-    const shift = lead && (first?.seq ?? 0) === 0 ? 1 : 0;
-    // The lost events happened at unknown times before the first packet: the lead packet
-    // sits at time 0, so that the loss window readers report, [0, first packet end],
-    // contains them.
-    let ts = 0;
-    if (lead) {
-      writePacket(sink, ub, cpu, (first?.seq ?? 0) + shift - 1, 0, 0, 0, empty);
-      packets++;
+    const sink = new Sink(join(dir, name), write);
+    try {
+      const empty = new Uint8Array(0);
+      let discarded = 0;
+      const first = stream[0];
+      const l = first?.losses;
+      // A lead packet carries events_discarded = 0 when losses precede the first packet; it
+      // takes the number of the packet before (shifting all numbers by one if that is -1).
+      const lead = l === undefined || l.overwrittenBefore + l.fullBefore + l.tooBigBefore > 0;
+      const shift = lead && (first?.seq ?? 0) === 0 ? 1 : 0;
+      // The lost events happened at unknown times before the first packet: the lead packet
+      // sits at time 0, so that the loss window readers report, [0, first packet end],
+      // contains them.
+      let ts = 0;
+      if (lead) writePacket(sink, ub, cpu, (first?.seq ?? 0) + shift - 1, 0, 0, 0, empty, 0);
+      let seq = (first?.seq ?? 0) + shift - 1;
+      for (const p of stream) {
+        discarded += totalLost(p.losses);
+        const h = p.header;
+        const records =
+          h.padding > 0 ? recordsWithoutPadding(p) : p.bytes.subarray(PACKET_HEADER_BYTES, h.end);
+        seq = h.seq + shift;
+        ts = h.timestampEnd;
+        writePacket(sink, ub, cpu, seq, h.timestampBegin, ts, discarded, records, h.records - h.padding);
+      }
+      if (trailingCount > 0) {
+        // Losses after the last packet: an empty packet that carries the final count.
+        discarded += trailingCount;
+        const end = Math.max(ts, trailing.timestamp);
+        writePacket(sink, ub, cpu, seq + 1, end, end, discarded, empty, 0);
+      }
+      sink.close();
+    } catch (e) {
+      if (!(e instanceof OutputFailed)) {
+        sink.abandon();
+        throw e;
+      }
+      // Keep the complete packets (a reader opens them as a shorter trace); count the rest.
+      const kept = sink.keepComplete(e.onDisk);
+      throw writeFailed(
+        join(dir, name),
+        e.cause,
+        { events: events + kept.events, packets: packets + kept.packets, bytes: bytes + kept.bytes },
+        total,
+      );
     }
-    let seq = (first?.seq ?? 0) + shift - 1;
-    for (const p of stream) {
-      discarded += totalLost(p.losses);
-      const h = p.header;
-      const records = h.padding > 0 ? recordsWithoutPadding(p) : p.bytes.subarray(PACKET_HEADER_BYTES, h.end);
-      seq = h.seq + shift;
-      ts = h.timestampEnd;
-      writePacket(sink, ub, cpu, seq, h.timestampBegin, ts, discarded, records);
-      packets++;
-    }
-    if (trailingCount > 0) {
-      // Losses after the last packet: an empty packet that carries the final count.
-      discarded += trailingCount;
-      const end = Math.max(ts, trailing.timestamp);
-      writePacket(sink, ub, cpu, seq + 1, end, end, discarded, empty);
-      packets++;
-    }
-    sink.close();
     bytes += sink.total;
+    packets += sink.packetEnds.length;
+    events += sink.eventsAtEnd.at(-1) ?? 0;
     streams.push(name);
-  });
+  }
   return { dir, streams, bytes, packets };
+}
+
+/** Packets {@link writeCtf} writes for `cpu`: lead, one per packet, trailing (0: no stream file). */
+function plannedPackets(trace: Trace, cpu: number): number {
+  const stream = trace.streams[cpu]!;
+  const t = trace.trailing[cpu]!;
+  const trailing = t.full + t.tooBig;
+  if (stream.length === 0 && trailing === 0) return 0;
+  const l = stream[0]?.losses;
+  const lead = l === undefined || l.overwrittenBefore + l.fullBefore + l.tooBigBefore > 0;
+  return (lead ? 1 : 0) + stream.length + (trailing > 0 ? 1 : 0);
+}
+
+/** The `WRITE_FAILED` error of an export that wrote `kept` of `total`. */
+export function writeFailed(
+  file: string,
+  cause: unknown,
+  kept: { events: number; packets: number; bytes: number },
+  total: { events: number; packets: number },
+): TraceBufferError {
+  const why = (cause as Error | undefined)?.message ?? String(cause);
+  const eventsLost = total.events - kept.events;
+  const packetsLost = total.packets - kept.packets;
+  return new TraceBufferError(
+    "WRITE_FAILED",
+    `writing ${file} failed (${why}); the output is readable up to the last complete ${total.packets > 0 ? "packet" : "entry"}: ${kept.events} events written, ${eventsLost} lost${total.packets > 0 ? ` (${packetsLost} packets)` : ""}`,
+    {
+      file,
+      cause,
+      eventsWritten: kept.events,
+      eventsLost,
+      packetsWritten: kept.packets,
+      packetsLost,
+      bytesWritten: kept.bytes,
+    },
+  );
 }

@@ -116,6 +116,7 @@ const ESC: Record<string, string> = {
   b: "\b",
   f: "\f",
   v: "\v",
+  e: "\x1b", // babeltrace2 prints ESC as \e
 };
 
 class Parser {
