@@ -380,3 +380,32 @@ describe("the checks have teeth (deliberately unsafe optimizer, strict precise m
     expect(classes.has("branch-into-patch")).toBe(true);
   });
 });
+
+describe("optimization waits for quiescence", () => {
+  test("no byte of the jump is written while some thread may be inside the region or the slot", () => {
+    const s = session("work");
+    const mix = functions("work").get("mix")!.start;
+    let answers = 0;
+    let quiet = false;
+    let wroteEarly = false;
+    const quiescent = s.port.quiescent.bind(s.port);
+    // The first 40 answers say "someone is inside"; the jump may only be written after that.
+    s.port.quiescent = (r) => {
+      quiet = ++answers > 40 && quiescent(r);
+      return quiet;
+    };
+    const write = s.port.write.bind(s.port);
+    s.port.write = (a: number, b: Uint8Array) => {
+      if (a > mix && a < mix + 5 && !quiet) wroteEarly = true;
+      if (a === mix && b[0] === 0xe9 && !quiet) wroteEarly = true;
+      write(a, b);
+    };
+    const { probe, steps } = s.probes.register({ kind: "djprobe", address: mix });
+    s.agent(steps, 0);
+    const r = s.run();
+    expect(r.code).toBe(0);
+    expect(answers).toBeGreaterThan(40);
+    expect(wroteEarly).toBe(false);
+    expect(probe.state).toBe("optimized");
+  });
+});
