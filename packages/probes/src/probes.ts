@@ -254,6 +254,8 @@ export class Probes {
   private trampolineWritten = false;
   /** kretprobe instances by the address of the stack slot holding the return address (LIFO per slot). */
   private readonly instances = new Map<number, Instance[]>();
+  /** Addresses whose breakpoint we removed (a late trap there is re-executed). */
+  private readonly removed = new Set<number>();
   /** Code waiting for quiescence before it is freed. */
   private readonly toFree: { start: number; len: number }[] = [];
   /** Totals over every probe. */
@@ -659,16 +661,11 @@ export class Probes {
     if (addr === this.trampoline && this.trampoline !== 0) return this.onReturn(cpu);
     // A breakpoint of ours removed while this CPU was trapping: re-execute the original.
     try {
-      if (this.port.read(addr, 1)[0] !== INT3 && this.wasOurs(addr)) return "retry";
+      if (this.port.read(addr, 1)[0] !== INT3 && this.removed.has(addr)) return "retry";
     } catch {
       /* unmapped: not ours */
     }
     return "declined";
-  }
-
-  private readonly removed = new Set<number>();
-  private wasOurs(addr: number): boolean {
-    return this.removed.has(addr);
   }
 
   private onReturn(cpu: ProbeCpu): "handled" | "declined" {
@@ -943,7 +940,8 @@ function emulate(p: InsnPlan & { how: "emulate" }, site: number, cpu: ProbeCpu, 
     case "loop": {
       const bits = p.count32 ? 32 : 64;
       const cx = BigInt.asUintN(bits, cpu.reg64n(1) - 1n);
-      cpu.setReg64n(1, p.count32 ? cx : cx);
+      // With a 32-bit address size only ECX counts (the upper half is left alone).
+      cpu.setReg64n(1, p.count32 ? (cpu.reg64n(1) & ~0xffffffffn) | cx : cx);
       const zf = (cpu.flags & 0x40) !== 0;
       const go = cx !== 0n && (p.cc === 2 || (p.cc === 1 ? zf : !zf));
       cpu.rip = go ? p.target : next;
