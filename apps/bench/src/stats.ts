@@ -29,35 +29,44 @@ export function timeNs(fn: () => void): number {
   return Number(process.hrtime.bigint() - t0);
 }
 
-/**
- * A rate over `runs` timed runs of `fn`, which returns how much work it did (instructions,
- * events, bytes): work per second times `scale` (1e-6 for millions), as a spread. Untimed runs
- * come first for at least `warmMs` host milliseconds (at least one run), so that the JIT has
- * tiered up before anything counts.
- */
-export function rate(fn: () => number, runs: number, warmMs: number, scale = 1): Spread {
-  const until = Date.now() + warmMs;
-  do fn();
-  while (Date.now() < until);
-  const xs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    let work = 0;
-    const ns = timeNs(() => {
-      work = fn();
-    });
-    xs.push((work / ns) * 1e9 * scale);
-  }
-  return spread(xs);
+/** Two rates measured in alternation, and the spread of their run-by-run ratio. */
+export interface Paired {
+  readonly ours: Spread;
+  readonly theirs: Spread;
+  /** ours / theirs, run by run (both faced the same load on a shared machine). */
+  readonly ratio: Spread;
 }
 
-/** The spread of `a / b`: median over median, and the extremes (min over max, max over min). */
-export function ratio(a: Spread, b: Spread): Spread {
-  return {
-    median: a.median / b.median,
-    min: a.min / b.max,
-    max: a.max / b.min,
-    runs: Math.min(a.runs, b.runs),
-  };
+/**
+ * Rates of `ours` and `theirs` (work per second × `scale`, each function returns its work),
+ * measured in alternation: both warm up for `warmMs` first, then each run times one of each.
+ */
+export function paired(
+  ours: () => number,
+  theirs: () => number,
+  runs: number,
+  warmMs: number,
+  scale = 1,
+): Paired {
+  for (const fn of [ours, theirs]) {
+    const until = Date.now() + warmMs;
+    do fn();
+    while (Date.now() < until);
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++)
+    for (const [fn, xs] of [
+      [ours, a],
+      [theirs, b],
+    ] as const) {
+      let work = 0;
+      const ns = timeNs(() => {
+        work = fn();
+      });
+      xs.push((work / ns) * 1e9 * scale);
+    }
+  return { ours: spread(a), theirs: spread(b), ratio: spread(a.map((x, i) => x / b[i]!)) };
 }
 
 /** The machine host figures were measured on. */

@@ -20,7 +20,7 @@ import { decode, formatAtt, Instruction, instructionLength } from "@xmc/x86-deco
 import { naiveEvents, writeEvents } from "../../../../packages/trace-buffer/bench/workloads.ts";
 import type { Experiment } from "../result.ts";
 import { ROOT } from "../sim.ts";
-import { hostInfo, rate, ratio, type Spread, spread, timeNs } from "../stats.ts";
+import { hostInfo, type Paired, paired } from "../stats.ts";
 import { barChart } from "../svg.ts";
 import { med, num, type Table } from "../table.ts";
 
@@ -38,8 +38,8 @@ const asWorkload = (w: unknown): WorkloadWriter => w as WorkloadWriter;
 export interface HostRow {
   readonly key: string;
   readonly unit: string;
-  readonly ours: Spread | undefined;
-  readonly theirs: Spread | undefined;
+  /** Both rates and their run-by-run ratio; undefined when the reference tool is missing. */
+  readonly measured: Paired | undefined;
   readonly reference: string;
   readonly note: string;
 }
@@ -48,19 +48,10 @@ function hasCmd(cmd: string): boolean {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
 
-/** Host ns of a whole process, `runs` times (the output is read and dropped). */
-function processNs(cmd: string, args: readonly string[], runs: number): number[] {
-  const xs: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    let status: number | null = 0;
-    xs.push(
-      timeNs(() => {
-        status = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], maxBuffer: 1 << 30 }).status;
-      }),
-    );
-    if (status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${status}`);
-  }
-  return xs;
+/** Run a whole process to its end (its output is dropped); throws when it fails. */
+function runProcess(cmd: string, args: readonly string[]): void {
+  const r = spawnSync(cmd, args, { stdio: ["ignore", "ignore", "inherit"], maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status}`);
 }
 
 /** The decoder rows: instructions per second over `bytes` at `vma`. */
@@ -76,13 +67,36 @@ function decoderRows(bytes: Uint8Array, vma: number, runs: number, warm: number)
     }
     return n;
   };
-  const full = (format: boolean) => (): number => {
+  // Module bindings and the buffer in locals, one loop per job: the loops read registers, and
+  // each call site in them sees one function.
+  const decodeOnly = (): number => {
+    const b = bytes;
+    const end = b.length;
+    const base = vma;
+    const out = insn;
+    const dec = decode;
     let n = 0;
-    for (let p = 0; p < bytes.length; n++) {
-      const l = decode(bytes, p, vma + p, 64, insn);
-      if (format && l > 0) sink += formatAtt(insn).length;
+    for (let p = 0; p < end; n++) {
+      const l = dec(b, p, base + p, 64, out);
       p += l > 0 ? l : 1;
     }
+    return n;
+  };
+  const decodeFormat = (): number => {
+    const b = bytes;
+    const end = b.length;
+    const base = vma;
+    const out = insn;
+    const dec = decode;
+    const fmt = formatAtt;
+    let n = 0;
+    let chars = 0;
+    for (let p = 0; p < end; n++) {
+      const l = dec(b, p, base + p, 64, out);
+      if (l > 0) chars += fmt(out).length;
+      p += l > 0 ? l : 1;
+    }
+    sink += chars;
     return n;
   };
   const icedRun = (format: boolean) => (): number => {
@@ -100,30 +114,25 @@ function decoderRows(bytes: Uint8Array, vma: number, runs: number, warm: number)
     d.free();
     return n;
   };
-  const icedDecode = rate(icedRun(false), runs, warm, 1e-6);
-  const icedFormat = rate(icedRun(true), runs, warm, 1e-6);
   const rows: HostRow[] = [
     {
       key: "x86-decode instructionLength vs iced-x86 decode",
       unit: "M insn/s",
-      ours: rate(lengths, runs, warm, 1e-6),
-      theirs: icedDecode,
+      measured: paired(lengths, icedRun(false), runs, warm, 1e-6),
       reference: "iced-x86 1.21 Decoder.decodeOut",
       note: "length fast path against a full decode (what patching needs)",
     },
     {
       key: "x86-decode decode vs iced-x86 decode",
       unit: "M insn/s",
-      ours: rate(full(false), runs, warm, 1e-6),
-      theirs: icedDecode,
+      measured: paired(decodeOnly, icedRun(false), runs, warm, 1e-6),
       reference: "iced-x86 1.21 Decoder.decodeOut",
       note: "full decode with patching facts",
     },
     {
       key: "x86-decode decode + formatAtt vs iced-x86 Gas formatter",
       unit: "M insn/s",
-      ours: rate(full(true), runs, warm, 1e-6),
-      theirs: icedFormat,
+      measured: paired(decodeFormat, icedRun(true), runs, warm, 1e-6),
       reference: "iced-x86 1.21 Formatter(Gas)",
       note: "AT&T text as objdump prints it",
     },
@@ -153,19 +162,31 @@ function simRow(name: string, rounds: number, runs: number, qemu: boolean): Host
     insns = m.cpus[0]!.instructions;
     return insns;
   };
-  const ours = rate(sim, runs, 0, 1e-6);
-  let theirs: Spread | undefined;
-  let note = `${num(insns / 1e6, 1)} M instructions; xmc in process, qemu as a whole process (its MIPS use our instruction count)`;
+  let measured: Paired | undefined;
+  let note = "xmc in process, qemu as a whole process (its MIPS use our instruction count)";
   if (qemu) {
+    // The first (untimed) run of each sets the instruction count and the output compared.
+    measured = paired(
+      sim,
+      () => {
+        runProcess("qemu-x86_64", [prog, String(rounds)]);
+        return insns;
+      },
+      runs,
+      0,
+      1e-6,
+    );
     const q = spawnSync("qemu-x86_64", [prog, String(rounds)], { encoding: "utf8" });
     if (q.stdout !== out) note += `; WARNING: qemu printed ${q.stdout.trim()}, xmc ${out.trim()}`;
-    theirs = spread(processNs("qemu-x86_64", [prog, String(rounds)], runs).map((ns) => (insns / ns) * 1e3));
-  } else note += "; qemu-x86_64 not installed (apt-get install qemu-user): skipped";
+  } else {
+    sim();
+    note += "; qemu-x86_64 not installed (apt-get install qemu-user): skipped";
+  }
+  note = `${num(insns / 1e6, 1)} M instructions; ${note}`;
   return {
     key: `cpu-sim vs qemu-x86_64, ${name} (${rounds} rounds)`,
     unit: "MIPS",
-    ours,
-    theirs,
+    measured,
     reference: "qemu-x86_64 (qemu-user)",
     note,
   };
@@ -191,15 +212,22 @@ export function host(quick: boolean): Experiment {
   const disRuns = quick ? 2 : 3;
   if (hasCmd("objdump") && existsSync(xmc)) {
     const size = statSync(disFile).size / 1e6;
-    const ours = spread(
-      processNs(process.execPath, [xmc, "disasm", disFile], disRuns).map((ns) => (size / ns) * 1e9),
+    const measured = paired(
+      () => {
+        runProcess(process.execPath, [xmc, "disasm", disFile]);
+        return size;
+      },
+      () => {
+        runProcess("objdump", ["-d", disFile]);
+        return size;
+      },
+      disRuns,
+      0,
     );
-    const theirs = spread(processNs("objdump", ["-d", disFile], disRuns).map((ns) => (size / ns) * 1e9));
     rows.push({
       key: "xmc disasm vs objdump -d (whole process)",
       unit: "MB of file/s",
-      ours,
-      theirs,
+      measured,
       reference: "GNU objdump -d",
       note: `${disFile.split("/").pop()} (${num(size, 2)} MB), output discarded; includes Node's start-up`,
     });
@@ -207,8 +235,7 @@ export function host(quick: boolean): Experiment {
     rows.push({
       key: "xmc disasm vs objdump -d (whole process)",
       unit: "MB of file/s",
-      ours: undefined,
-      theirs: undefined,
+      measured: undefined,
       reference: "GNU objdump -d",
       note: "skipped: objdump or apps/cli/dist/xmc.js missing",
     });
@@ -232,16 +259,11 @@ export function host(quick: boolean): Experiment {
   rows.push({
     key: "trace-buffer, 1 writer vs naive",
     unit: "M events/s",
-    ours: rate(
+    measured: paired(
       () => {
         t = writeEvents(w, events, t);
         return events;
       },
-      runs,
-      warm,
-      1e-6,
-    ),
-    theirs: rate(
       () => {
         naiveEvents(naive, 0);
         return naive;
@@ -275,8 +297,8 @@ export function host(quick: boolean): Experiment {
     rows.push({
       key: "CTF export vs JSON.stringify to a file",
       unit: "MB/s",
-      ours: rate(() => writeCtf(trace, join(dir, "ctf")).bytes / 1e6, runs, 0),
-      theirs: rate(
+      measured: paired(
+        () => writeCtf(trace, join(dir, "ctf")).bytes / 1e6,
         () => {
           writeFileSync(join(dir, "naive.json"), JSON.stringify(objects));
           return statSync(join(dir, "naive.json")).size / 1e6;
@@ -295,13 +317,13 @@ export function host(quick: boolean): Experiment {
   const table: Table = {
     id: "host",
     title: "Host throughput vs the reference tools (same run, same input)",
-    unit: `host time; median (min–max) of ${runs} runs (whole processes: ${disRuns}; simulator: ${quick ? 2 : 5}); ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
+    unit: `host time; median (min–max) of ${runs} runs (whole processes: ${disRuns}; simulator: ${quick ? 2 : 5}), ours and theirs alternating, ratios run by run; ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
     columns: ["comparison", "ratio ours/theirs", "ours", "theirs", "unit", "reference", "input"],
     rows: rows.map((r) => [
       r.key,
-      r.ours && r.theirs ? med(ratio(r.ours, r.theirs), 3) : "skipped",
-      r.ours ? med(r.ours, 1) : "—",
-      r.theirs ? med(r.theirs, 1) : "—",
+      r.measured ? med(r.measured.ratio, 3) : "skipped",
+      r.measured ? med(r.measured.ours, 1) : "—",
+      r.measured ? med(r.measured.theirs, 1) : "—",
       r.unit,
       r.reference,
       r.note,
@@ -310,7 +332,7 @@ export function host(quick: boolean): Experiment {
       `decoder input: ${file} .text, ${num(bytes.length / 1e6, 2)} MB; rates are work per host second (host ns measured with process.hrtime)`,
     ],
   };
-  const shown = rows.filter((r) => r.ours && r.theirs);
+  const shown = rows.filter((r) => r.measured !== undefined);
   const chart = barChart({
     title: "Host throughput relative to the reference tool",
     xLabel: "comparison",
@@ -324,18 +346,18 @@ export function host(quick: boolean): Experiment {
         .replace(" (whole process)", ""),
     ),
     series: [
-      { name: "ours / reference", values: shown.map((r) => ratio(r.ours!, r.theirs!).median) },
+      { name: "ours / reference", values: shown.map((r) => r.measured!.ratio.median) },
       { name: "reference = 1", values: shown.map(() => 1) },
     ],
   });
   const find = (p: string): HostRow | undefined => rows.find((r) => r.key.startsWith(p));
   const rr = (p: string): string => {
     const r = find(p);
-    if (!r?.ours || !r.theirs) return "skipped";
-    const m = ratio(r.ours, r.theirs).median;
-    return m >= 1 ? `${num(m, 2)}×` : `1/${num(1 / m, 1)} of`;
+    if (!r?.measured) return "skipped";
+    const m = r.measured.ratio.median;
+    return m >= 1 || !p.startsWith("cpu-sim") ? `${num(m, 2)}×` : `1/${num(1 / m, 1)} of`;
   };
-  const spreads = shown.map((r) => ratio(r.ours!, r.theirs!)).map((x) => x.max / x.min);
+  const spreads = shown.map((r) => r.measured!.ratio).map((x) => x.max / x.min);
   const reading =
     `On ${machine.cpu} (${machine.cores} cores, shared): instructionLength runs at ${rr("x86-decode instructionLength")} iced-x86's full decode, ` +
     `our full decode at ${rr("x86-decode decode vs")} and decode + AT&T text at ${rr("x86-decode decode +")} iced's Gas formatter; ` +
@@ -351,7 +373,7 @@ export function host(quick: boolean): Experiment {
     reading,
     data: {
       machine,
-      rows: rows.map((r) => ({ ...r, ratio: r.ours && r.theirs ? ratio(r.ours, r.theirs) : null })),
+      rows,
     },
   };
 }
