@@ -10,8 +10,9 @@
  * CI: ≥ 10,000 placements. `XMC_PROBE_PLACEMENTS=n` sets the total for a longer local run.
  */
 import { describe, expect, test } from "vitest";
-import { instructionStarts, type Placement, probedRun } from "./helpers/placements.ts";
-import { functions } from "./helpers/run.ts";
+import { type Probe, ProbeError } from "../src/index.ts";
+import { instructionStarts, type Placement, probedRun, reference } from "./helpers/placements.ts";
+import { functions, session } from "./helpers/run.ts";
 
 const TOTAL = Number(process.env.XMC_PROBE_PLACEMENTS ?? 10_200);
 const PER_RUN = 300;
@@ -72,4 +73,37 @@ describe("random placements", () => {
     }
     expect(optimized).toBeGreaterThan(10);
   });
+});
+
+describe("kretprobes on every function", () => {
+  for (const name of ["intwork", "qsortstr"])
+    test(`${name}: a kretprobe at every function's entry (libc included): output and entry counts exact`, () => {
+      const ref = reference(name, []);
+      const s = session(name);
+      const probes: { p: Probe; start: number; fn: string }[] = [];
+      for (const [fn, f] of functions(name)) {
+        if (ref.preMain.has(f.start)) continue;
+        try {
+          const { probe, steps } = s.probes.register({ kind: "kretprobe", address: f.start, ret: () => {} });
+          s.agent(steps, 0);
+          probes.push({ p: probe, start: f.start, fn });
+        } catch (e) {
+          if (!(e instanceof ProbeError)) throw e;
+        }
+      }
+      for (const c of s.machine.cpus) c.cycles = 1_000_000;
+      const r = s.run();
+      expect(r.out).toBe(ref.out);
+      expect(r.code).toBe(ref.code);
+      let returns = 0;
+      for (const { p, start, fn } of probes) {
+        expect(p.hits, fn).toBe(ref.count(start));
+        expect(p.returns + p.missed + p.active, fn).toBeLessThanOrEqual(p.hits);
+        returns += p.returns;
+      }
+      const hits = probes.reduce((a, x) => a + x.p.hits, 0);
+      console.log(`${name}: ${probes.length} kretprobes, ${hits} entries, ${returns} returns`);
+      expect(probes.length).toBeGreaterThan(30);
+      expect(returns).toBeGreaterThan(1000);
+    });
 });

@@ -132,6 +132,7 @@ export function probedRun(
   const taken = new Set<number>();
   const probes: { p: Placement; probe: { hits: number; state: string; refusal: ProbeError | undefined } }[] =
     [];
+  const entries = new Set([...functions(name).values()].map((f) => f.start));
   // Distinct instructions, none that runs before main (probes arm while startup code runs).
   const pool = starts.filter((a) => !ref.preMain.has(a));
   for (let i = pool.length - 1; i > 0; i--) {
@@ -144,7 +145,9 @@ export function probedRun(
     // One in 20 placements is off a boundary (one byte into an instruction of 2+ bytes).
     const off = rand() < 0.05;
     if (off) addr += 1;
-    const kind: ProbeKind = rand() < 0.5 ? "kprobe" : "djprobe";
+    // At a function's entry, one placement in three is a kretprobe.
+    const kind: ProbeKind =
+      entries.has(addr) && rand() < 0.33 ? "kretprobe" : rand() < 0.5 ? "kprobe" : "djprobe";
     const post = kind === "kprobe" && rand() < 0.3;
     const p: Placement = { addr, kind, post };
     placements.push(p);
@@ -157,7 +160,7 @@ export function probedRun(
         kind,
         address: addr,
         ...(post ? { post: () => {} } : {}),
-        pre: () => {},
+        ...(kind === "kretprobe" ? { ret: () => {} } : { pre: () => {} }),
       });
       s.agent(steps, 0);
       taken.add(addr);
