@@ -138,6 +138,43 @@ describe("spec forms, actions and options", () => {
     expect(s.probes.every((p) => p.counts.length === 4)).toBe(true);
   });
 
+  test("kprobe:, kretprobe: and djprobe: specs count what the program counts", () => {
+    const r = trace(
+      "--cpus",
+      "4",
+      "--json",
+      "-e",
+      "kprobe:price { count }",
+      "-e",
+      "kretprobe:price { hist(arg0) }",
+      "-e",
+      "djprobe:price+5 { count }",
+      "-e",
+      "djprobe:worker { count }",
+      SHOP,
+      "200",
+    );
+    expect(r.status).toBe(0);
+    const c = counters(r.stdout);
+    const s = summaryOf(r.stdout);
+    const total = (n: string) => s.probes.find((p) => p.name === n)!.total;
+    expect(total("kprobe:price")).toBe(c.price![0]);
+    expect(total("kretprobe:price")).toBe(c.price![0]);
+    expect(total("djprobe:price:0x5")).toBe(c.price![0]);
+    // worker runs once per thread: main's own call and three pthreads.
+    expect(total("djprobe:worker")).toBe(4);
+    // price returns (id * 7919 + tid * 13) % 1000: below 1000.
+    const hist = s.probes.find((p) => p.name === "kretprobe:price")!.hist!;
+    expect(hist.reduce((a, b) => a + b.count, 0)).toBe(c.price![0]);
+    expect(Math.max(...hist.map((b) => b.hi))).toBeLessThanOrEqual(1024);
+    // The program's output is unchanged by the probes.
+    expect(r.stdout.split("\n").filter((l) => /^[a-z_]+ \d/.test(l))).toEqual(
+      trace("-e", "marker:shop:request_start { count }", SHOP, "200")
+        .stdout.split("\n")
+        .filter((l) => /^[a-z_]+ \d/.test(l)),
+    );
+  });
+
   test("--arm-at/--disarm-at: events only between the two times; both protocols", () => {
     for (const protocol of ["int3", "stop-machine"]) {
       const r = trace(
@@ -293,6 +330,15 @@ describe("spec forms, actions and options", () => {
     bad(
       ["-e", "kprobe:price+x", SHOP],
       'xmc trace: bad spec "kprobe:price+x": kprobe needs SYMBOL or SYMBOL+OFFSET',
+    );
+    bad(["-e", "kprobe:nosuch", SHOP], "xmc trace: -e kprobe:nosuch: no-symbol: no function symbol nosuch");
+    bad(
+      ["-e", "kprobe:price+6", SHOP],
+      "xmc trace: -e kprobe:price+6: boundary: 0x4012a6: not an instruction boundary of price (decoded from its symbol)",
+    );
+    bad(
+      ["-e", "djprobe:worker+8", SHOP],
+      "xmc trace: -e djprobe:worker+8: the optimizer refuses it: not-relocatable: 0x401308: the instruction at 0x401308 is a branch (it would have to be emulated) (kprobe:worker+0x8 works there)",
     );
     bad([SHOP], "xmc trace: give at least one -e SPEC (see xmc trace --help)");
     bad(

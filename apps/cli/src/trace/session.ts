@@ -22,6 +22,7 @@ import {
   renderFormat,
   siteName,
 } from "@xmc/markers";
+import { type Probe as DynProbe, type ProbeContext, ProbeError, Probes } from "@xmc/probes";
 import {
   defineSchema,
   type FieldType,
@@ -56,9 +57,9 @@ export interface TraceOptions {
   title?: string;
 }
 
-/** One probe of the run: a spec resolved to a name, a format and sites. */
+/** One probe of the run: a spec resolved to a name, a format and sites (or a dynamic probe). */
 export interface TraceProbe {
-  /** Event name: `provider:name` (markers, USDT, functions). */
+  /** Event name: `provider:name` (markers, USDT, functions), or `kprobe:SYMBOL+OFF` etc. */
   readonly name: string;
   readonly spec: TraceSpec;
   readonly format: string;
@@ -67,7 +68,16 @@ export interface TraceProbe {
   readonly counts: number[];
   /** hist(argN): log2 bucket → count. */
   readonly hist?: Map<number, number>;
+  /** kprobe/kretprobe/djprobe: the registered probe (set when the run starts). */
+  dyn?: DynProbe;
 }
+
+/** The fields of a dynamic probe's events: the first three System V arguments, or the return value. */
+const DYN_FORMAT: Record<string, string> = {
+  kprobe: "%lx %lx %lx",
+  djprobe: "%lx %lx %lx",
+  kretprobe: "%lx",
+};
 
 /** Patching statistics summed over every arming and disarming run. */
 export interface PatchSummary {
@@ -82,7 +92,7 @@ export interface PatchSummary {
   int3Hits: number;
   syncStallCycles: number;
   parkedStallCycles: number;
-  /** Patching agent's modeled cycles, first step to last, summed over batches. */
+  /** Patching agent's modeled cycles, first step to last, summed over markers' batches. */
   patchCycles: number;
   /** Arming / disarming completion times (agent time). */
   armedAt: number[];
@@ -165,10 +175,27 @@ export function resolveSpecs(specs: readonly TraceSpec[], sites: readonly Marker
   const taken = new Map<string, TraceSpec>();
   for (const spec of specs) {
     const kinds = KIND_OF_SPEC[spec.kind];
-    if (!kinds)
-      throw new UsageError(
-        `xmc trace: -e ${spec.text}: ${spec.kind} probes need @xmc/probes, which this build does not include`,
-      );
+    if (!kinds) {
+      // An event name (CTF's characters): `kprobe:price`, `kprobe:price:0x5`.
+      const name = `${spec.kind}:${spec.target}${spec.offset === 0 ? "" : `:0x${spec.offset.toString(16)}`}`;
+      const prev = taken.get(name);
+      if (prev) throw new UsageError(`xmc trace: ${name} is given twice (-e ${prev.text}, -e ${spec.text})`);
+      taken.set(name, spec);
+      const format = DYN_FORMAT[spec.kind]!;
+      if (spec.action.type === "hist" && spec.action.arg >= parseFormat(format).length)
+        throw new UsageError(
+          `xmc trace: -e ${spec.text}: ${name} has ${parseFormat(format).length} value(s); hist(arg${spec.action.arg}) is out of range`,
+        );
+      probes.push({
+        name,
+        spec,
+        format,
+        sites: [],
+        counts: [],
+        ...(spec.action.type === "hist" ? { hist: new Map<number, number>() } : {}),
+      });
+      continue;
+    }
     const pattern = spec.kind === "func" ? `func:${spec.target}` : spec.target;
     let re: RegExp;
     try {
@@ -261,6 +288,23 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
     writers[PATCHER]!.emit(`xmc_patch:${phase}`, Math.round(port.cycles()), [phase, batchSites]);
     lastPhase = phase;
   };
+  // Every store, sync and rendezvous of every patching run (markers and probes) is counted here.
+  const patch: PatchSummary = {
+    protocol: opts.protocol,
+    runs: 0,
+    enabled: 0,
+    disabled: 0,
+    batches: 0,
+    stores: 0,
+    syncs: 0,
+    ipis: 0,
+    int3Hits: 0,
+    syncStallCycles: 0,
+    parkedStallCycles: 0,
+    patchCycles: 0,
+    armedAt: [],
+    disarmedAt: [],
+  };
   const watched = {
     ...port,
     write(addr: number, bytes: Uint8Array): void {
@@ -271,11 +315,15 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
             ? "write"
             : (["int3", "tail", "head"][phaseSyncs] ?? "head");
       if (phase !== lastPhase) patchEvent(phase);
+      if (bytes.length <= 8) patch.stores++;
       port.write(addr, bytes);
     },
     syncAll() {
       const h = port.syncAll();
       phaseSyncs++;
+      patch.syncs++;
+      patch.ipis += h.targets;
+      patch.syncStallCycles += h.stallCycles();
       patchEvent("sync");
       for (let t = 0; t < h.targets; t++)
         writers[PATCHER]!.emit("xmc_patch:ipi", Math.round(port.cycles()), [t]);
@@ -284,12 +332,14 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
     stopMachine() {
       const h = port.stopMachine();
       patchEvent("rendezvous");
+      patch.ipis += ncpu;
       for (let t = 0; t < ncpu; t++) writers[PATCHER]!.emit("xmc_patch:ipi", Math.round(port.cycles()), [t]);
       return {
         parked: () => h.parked(),
         release() {
           patchEvent("release");
           h.release();
+          patch.parkedStallCycles += h.stallCycles();
         },
         stallCycles: () => h.stallCycles(),
       };
@@ -307,65 +357,89 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
       ),
   });
 
-  for (const p of probes) {
-    const convs = parseFormat(p.format);
-    const w = (cpu: number) => writers[cpu]!;
+  /** One hit of probe `p`: its ring, its counts, its action. */
+  const record = (p: TraceProbe, cpu: number, time: number, args: readonly ProbeValue[]) => {
+    p.counts[cpu] = (p.counts[cpu] ?? 0) + 1;
+    writers[cpu]!.emit(p.name, Math.round(time), args as ProbeValue[]);
     const action: Action = p.spec.action;
-    const vals: (number | bigint | string)[] = new Array(convs.length);
-    markers.connect(p.name, p.format, (e: MarkerEvent) => {
-      p.counts[e.cpu] = (p.counts[e.cpu] ?? 0) + 1;
-      for (let i = 0; i < convs.length; i++) vals[i] = e.args[i]!;
-      w(e.cpu).emit(p.name, Math.round(e.time), vals);
-      if (action.type === "hist") {
-        const b = log2Bucket(e.args[action.arg]!);
-        p.hist!.set(b, (p.hist!.get(b) ?? 0) + 1);
-      } else if (action.type === "print") {
-        if (opts.stream === "text")
-          opts.write(`${Math.round(e.time)} cpu${e.cpu} ${p.name}: ${renderFormat(p.format, e.args)}\n`);
-        else if (opts.stream === "json")
-          opts.write(
-            `${JSON.stringify({ time: Math.round(e.time), cpu: e.cpu, probe: p.name, args: e.args.map(jsonValue) })}\n`,
-          );
-      }
-    });
+    if (action.type === "hist") {
+      const b = log2Bucket(args[action.arg]!);
+      p.hist!.set(b, (p.hist!.get(b) ?? 0) + 1);
+    } else if (action.type === "print") {
+      if (opts.stream === "text")
+        opts.write(
+          `${Math.round(time)} cpu${cpu} ${p.name}${p.format === "" ? "" : `: ${renderFormat(p.format, args)}`}\n`,
+        );
+      else if (opts.stream === "json")
+        opts.write(
+          `${JSON.stringify({ time: Math.round(time), cpu, probe: p.name, args: args.map(jsonValue) })}\n`,
+        );
+    }
+  };
+  for (const p of probes)
+    if (p.sites.length > 0)
+      markers.connect(p.name, p.format, (e: MarkerEvent) => record(p, e.cpu, e.time, e.args));
+
+  // kprobes, kretprobes, djprobes: registered now (every refusal before the run), enabled at
+  // the arming time by the probes' own steps.
+  const dynamic = probes.filter((p) => p.sites.length === 0);
+  const registry = dynamic.length > 0 ? new Probes(watched, { elf }) : undefined;
+  const dynSteps: Generator<undefined | { wait: () => boolean; why: string }, unknown, void>[] = [];
+  for (const p of dynamic) {
+    const spec = p.spec;
+    const args3 = (ctx: ProbeContext) => [ctx.arg(0), ctx.arg(1), ctx.arg(2)];
+    let reg: ReturnType<Probes["register"]>;
+    try {
+      reg =
+        spec.kind === "kretprobe"
+          ? registry!.register({
+              kind: "kretprobe",
+              symbol: spec.target,
+              name: p.name,
+              ret: (ctx) => record(p, ctx.cpu, ctx.cycles, [ctx.retval]),
+            })
+          : registry!.register({
+              kind: spec.kind as "kprobe" | "djprobe",
+              symbol: spec.target,
+              offset: spec.offset,
+              name: p.name,
+              pre: (ctx) => record(p, ctx.cpu, ctx.cycles, args3(ctx)),
+            });
+    } catch (e) {
+      if (e instanceof ProbeError) throw new UsageError(`xmc trace: -e ${spec.text}: ${e.message}`);
+      throw e;
+    }
+    const refusal = reg.probe.refusal;
+    if (spec.kind === "djprobe" && refusal)
+      throw new UsageError(
+        `xmc trace: -e ${spec.text}: the optimizer refuses it: ${refusal.message} (kprobe:${spec.target}+0x${spec.offset.toString(16)} works there)`,
+      );
+    p.dyn = reg.probe;
+    dynSteps.push(reg.steps);
   }
 
-  const patch: PatchSummary = {
-    protocol: opts.protocol,
-    runs: 0,
-    enabled: 0,
-    disabled: 0,
-    batches: 0,
-    stores: 0,
-    syncs: 0,
-    ipis: 0,
-    int3Hits: 0,
-    syncStallCycles: 0,
-    parkedStallCycles: 0,
-    patchCycles: 0,
-    armedAt: [],
-    disarmedAt: [],
-  };
   const account = (r: ArmResult, arming: boolean) => {
     patch.runs++;
     patch.enabled += r.enabled;
     patch.disabled += r.disabled;
     for (const b of r.batches) {
       patch.batches++;
-      patch.stores += b.stores;
-      patch.syncs += b.syncs;
-      patch.ipis += b.ipis;
       patch.int3Hits += b.int3Hits;
-      patch.syncStallCycles += b.syncStallCycles;
-      patch.parkedStallCycles += b.parkedStallCycles;
       patch.patchCycles += b.cycles;
     }
     (arming ? patch.armedAt : patch.disarmedAt).push(Math.round(port.cycles()));
     patchEvent("done");
     phaseSyncs = 0;
   };
+  const dynDone = (arming: boolean) => {
+    patch.runs++;
+    if (arming) patch.enabled += dynamic.length;
+    else patch.disabled += dynamic.length;
+    (arming ? patch.armedAt : patch.disarmedAt).push(Math.round(port.cycles()));
+    patchEvent("done");
+    phaseSyncs = 0;
+  };
   if (probes.length > 0) {
-    const names = probes.map((p) => p.name);
     const startBatch = () => {
       batchSites = probes.reduce((a, p) => a + p.sites.length, 0);
       phaseSyncs = 0;
@@ -385,8 +459,32 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
         at,
         (r) => account(r, arming),
       );
-    schedule(markers.arm(names), opts.armAt, true);
-    if (opts.disarmAt !== undefined) schedule(markers.disarm(names), opts.disarmAt, false);
+    const markerNames = probes.filter((p) => p.sites.length > 0).map((p) => p.name);
+    if (markerNames.length > 0) {
+      schedule(markers.arm(markerNames), opts.armAt, true);
+      if (opts.disarmAt !== undefined) schedule(markers.disarm(markerNames), opts.disarmAt, false);
+    }
+    if (registry) {
+      port.runAgent(
+        (function* () {
+          startBatch();
+          for (const steps of dynSteps) yield* steps;
+        })(),
+        opts.armAt,
+        () => dynDone(true),
+      );
+      if (opts.disarmAt !== undefined) {
+        const at = opts.disarmAt;
+        port.runAgent(
+          (function* () {
+            startBatch();
+            for (const p of dynamic) yield* registry.unregister(p.dyn!);
+          })(),
+          at,
+          () => dynDone(false),
+        );
+      }
+    }
   }
 
   const status = proc.run();
