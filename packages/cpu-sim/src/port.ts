@@ -195,20 +195,41 @@ export function machinePort(m: Machine): MachinePort {
       port.stores++;
     },
     syncAll() {
-      const ipi = m.sendIpi(m.syncCore);
+      // The patching CPU waits for the last acknowledgement: once every target has taken the
+      // IPI, the agent's time moves to when the slowest one finished (IPI charged after the handler).
+      let last = 0;
+      const ipi = m.sendIpi((cpu) => {
+        m.syncCore(cpu);
+        last = Math.max(last, cpu.cycles + prof.ipi);
+      });
+      let seen = false;
       return {
         targets: ipi.targets.length,
-        done: () => ipi.acked >= ipi.targets.length,
+        done: () => {
+          const d = ipi.acked >= ipi.targets.length;
+          if (d && !seen) {
+            seen = true;
+            if (side.agentTime < last) side.agentTime = last;
+          }
+          return d;
+        },
         stallCycles: () => ipi.targets.length * (prof.ipi + prof.syncCore),
       };
     },
     stopMachine() {
+      let last = 0;
       const ipi = m.sendIpi((cpu) => {
         side.parked[cpu.id] = true;
+        last = Math.max(last, cpu.cycles + prof.ipi);
       });
       let stall = 0;
       return {
-        parked: () => ipi.acked >= ipi.targets.length,
+        parked: () => {
+          const d = ipi.acked >= ipi.targets.length;
+          // The rendezvous completes when the last CPU is parked.
+          if (d && side.agentTime < last) side.agentTime = last;
+          return d;
+        },
         release(): void {
           for (let i = 0; i < m.cpus.length; i++) {
             side.parked[i] = false;
