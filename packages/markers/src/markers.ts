@@ -81,6 +81,11 @@ export interface MarkersOptions {
   hostCallBase?: number;
   /** Longest string read for `%s` (default 4096 bytes). */
   maxString?: number;
+  /**
+   * Modeled cycles charged to the CPU for each probe call (the probe's body; COST-MODEL.md
+   * "probe handler body"). Default: the port's `probeHandlerCycles`, else 0.
+   */
+  handlerCycles?: number;
 }
 
 const NOP5 = Uint8Array.of(0x0f, 0x1f, 0x44, 0x00, 0x00);
@@ -460,8 +465,10 @@ export class Markers {
       );
     }
     const event: MarkerEvent = { site, marker: siteName(site), args, cpu: cpu.id, time: cpu.cycles };
+    const body = this.opts.handlerCycles ?? port.probeHandlerCycles ?? 0;
     for (const c of conns) {
       if (!c.connected) continue;
+      if (body > 0) cpu.charge?.(body);
       c.calls++;
       this.totals.probeCalls++;
       try {

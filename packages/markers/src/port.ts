@@ -12,6 +12,8 @@ export interface MarkerCpu extends TrapCpu {
   readonly cycles: number;
   /** A 64-bit register (0 RAX, 1 RCX, 2 RDX, 3 RBX, 4 RSP, 5 RBP, 6 RSI, 7 RDI, 8-15 R8-R15) unsigned. */
   reg64n(r: number): bigint;
+  /** Charge `cycles` of host work (a probe's body) to this CPU's modeled time, when the backend models time. */
+  charge?(cycles: number): void;
 }
 
 /** A breakpoint handler: `handled` when the trap was this handler's, else `declined`. */
@@ -35,6 +37,8 @@ export interface MarkerPort extends TextPort {
   onHostCall(id: number, fn: (cpu: MarkerCpu) => void): void;
   /** Host read of guest memory (data: argument strings, memory operands). Throws when unmapped. */
   readMem(addr: number, len: number): Uint8Array;
+  /** Cycles a probe handler's body costs by the machine's cost profile, when it has one. */
+  readonly probeHandlerCycles?: number;
   /** Host write of guest memory (data: USDT semaphores, call-variant flags). */
   writeMem(addr: number, bytes: Uint8Array): void;
 }
