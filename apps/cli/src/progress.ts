@@ -19,7 +19,11 @@ export class Progress {
     this.shown = true;
     const width = 20;
     const fill = Math.round((done / Math.max(1, this.total)) * width);
-    const line = `${this.what} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${done}/${this.total} ${label}`;
+    // An unknown total (0): no bar, just what is done.
+    const line =
+      this.total > 0
+        ? `${this.what} [${"#".repeat(fill)}${".".repeat(width - fill)}] ${done}/${this.total} ${label}`
+        : `${this.what}: ${label}`;
     process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 80) - 1)}\x1b[K`);
   }
   /** Clear the line. */

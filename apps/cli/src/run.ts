@@ -9,6 +9,7 @@ import { relative, resolve, sep } from "node:path";
 import { countByClass, type EventLog, LinuxProcess, LoadError, Machine, NOMINAL_HZ } from "@xmc/cpu-sim";
 import { intOption as intOpt, parseArgs, wantsDebug } from "./args.ts";
 import { UsageError } from "./errors.ts";
+import { Progress } from "./progress.ts";
 
 /** Exit status when the instruction limit stops the run (as timeout(1) uses). */
 export const EXIT_INSN_LIMIT = 124;
@@ -113,7 +114,11 @@ export function prepareRun(
   flags: Map<string, string | true>,
   positional: string[],
   command: string,
-  io: { stdout?: (d: Uint8Array) => void; stderr?: (d: Uint8Array) => void } = {},
+  io: {
+    stdout?: (d: Uint8Array) => void;
+    stderr?: (d: Uint8Array) => void;
+    onProgress?: (instructions: number) => void;
+  } = {},
 ): PreparedRun | undefined {
   const opt = (name: string, min: number, max: number, def: number) =>
     intOpt(flags.get(name), `--${name}`, min, max, def, command);
@@ -193,12 +198,16 @@ export function runCommand(argv: string[]): number {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  const prepared = prepareRun(flags, positional, "run");
+  const progress = new Progress("xmc run", 0);
+  const prepared = prepareRun(flags, positional, "run", {
+    onProgress: (n) => progress.update(n, `${n.toLocaleString("en-US")} instructions`),
+  });
   if (!prepared) return EXIT_NOT_RUNNABLE;
   const { machine, proc } = prepared;
   const t0 = process.hrtime.bigint();
   const status = proc.run();
   const hostNs = Number(process.hrtime.bigint() - t0);
+  progress.done();
   if (status.report) process.stderr.write(`${status.report}\n`);
 
   const statsJson = flags.get("stats-json");

@@ -4,6 +4,7 @@
  */
 import { intOption, parseArgs, wantsDebug } from "../args.ts";
 import { UsageError } from "../errors.ts";
+import { Progress } from "../progress.ts";
 import { EXIT_DEADLOCK, EXIT_INSN_LIMIT, EXIT_NOT_RUNNABLE, prepareRun, RUN_FLAGS } from "../run.ts";
 import { bucketRange, runTrace, type StreamFormat, type TraceResult } from "./session.ts";
 import { parseSpec } from "./spec.ts";
@@ -170,7 +171,10 @@ export function traceCommand(argv: string[], out: (s: string) => void): number {
     : undefined;
   if (disarmAt !== undefined && disarmAt < armAt)
     throw new UsageError(`xmc trace: --disarm-at ${disarmAt} is before --arm-at ${armAt}`);
-  const prepared = prepareRun(flags, positional, "trace");
+  const progress = new Progress("xmc trace", 0, flags.has("json"));
+  const prepared = prepareRun(flags, positional, "trace", {
+    onProgress: (n) => progress.update(n, `${n.toLocaleString("en-US")} instructions`),
+  });
   if (!prepared) return EXIT_NOT_RUNNABLE;
   const stream: StreamFormat = format === "text" || format === "json" ? format : "none";
   const r = runTrace(prepared, {
@@ -187,6 +191,7 @@ export function traceCommand(argv: string[], out: (s: string) => void): number {
       report: format === "text" || format === "json",
     },
   });
+  progress.done();
   if (r.exit.report) process.stderr.write(`${r.exit.report}\n`);
   if (flags.has("json")) out(`${JSON.stringify(summaryJson(r, prepared.program))}\n`);
   else out(formatSummary(r, prepared.program));

@@ -87,6 +87,8 @@ export interface ProcessOptions {
   fsWritable?: boolean;
   /** What /proc/self/exe names (default: argv[0] made absolute on the host). */
   exePath?: string;
+  /** Called every few million instructions with the total so far (progress reports). */
+  onProgress?: (instructions: number) => void;
   /** Where xmc's own messages (unknown syscalls) go (default: the guest's stderr sink). */
   diagnostics?: (line: string) => void;
 }
@@ -232,6 +234,11 @@ export class LinuxProcess implements SchedulerHost {
       deadlock: true,
       report: `xmc: deadlock: every thread is blocked forever (threads ${blocked.join(", ")})`,
     };
+  }
+
+  /** Progress reports to `opts.onProgress` (absent when there is none: the scheduler skips them). */
+  get progress(): ((total: number) => void) | undefined {
+    return this.opts.onProgress;
   }
 
   limitReached(total: number): void {

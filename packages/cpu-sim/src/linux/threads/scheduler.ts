@@ -34,7 +34,12 @@ export interface SchedulerHost {
   deadlocked(): void;
   /** The instruction limit was reached after `total` instructions. */
   limitReached(total: number): void;
+  /** Called every {@link PROGRESS_EVERY} instructions or so with the total so far (optional). */
+  readonly progress?: ((total: number) => void) | undefined;
 }
+
+/** Instructions between {@link SchedulerHost.progress} calls. */
+export const PROGRESS_EVERY: number = 1 << 22;
 
 /** A 32-bit SplitMix-style generator: deterministic for a seed. */
 export class Rng {
@@ -132,6 +137,7 @@ export class Scheduler {
     const cpus = this.machine.cpus;
     const side = this.machine.hostSide;
     let total = 0;
+    let nextProgress = host.progress ? PROGRESS_EVERY : Number.POSITIVE_INFINITY;
     while (!host.finished()) {
       // The candidate CPU with the smallest modeled time. A CPU with a pending IPI is a
       // candidate even when idle (it must acknowledge); a CPU parked by stop-machine is not.
@@ -211,6 +217,10 @@ export class Scheduler {
         this.running = c;
         const why = this.machine.run(c, Math.min(q, limit - total));
         total += c.instructions - before;
+        if (total >= nextProgress) {
+          nextProgress = total + PROGRESS_EVERY;
+          host.progress!(total);
+        }
         if (why === Stop.Fault) host.faulted(c, t);
       }
       if (t.state !== ThreadState.Running) {
