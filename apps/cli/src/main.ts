@@ -9,7 +9,7 @@ import { parseAddress, parseArgs } from "./args.ts";
 import { CHECK_HELP, checkCommand } from "./check/command.ts";
 import { DEMO_HELP, demoCommand } from "./demo.ts";
 import { disasm } from "./disasm.ts";
-import { UsageError } from "./errors.ts";
+import { oneLine, UsageError } from "./errors.ts";
 import { MARKERS_HELP, markersCommand } from "./markers-cmd.ts";
 import { REPORT_HELP, reportCommand } from "./report/command.ts";
 import { RUN_HELP, runCommand, runWantsDebug } from "./run.ts";
@@ -164,11 +164,11 @@ export function main(argv: string[]): number {
       return e.exitCode;
     }
     if (e instanceof ElfError || e instanceof MarkerError) {
-      process.stderr.write(`xmc: ${e.message}\n`);
+      process.stderr.write(`xmc: ${oneLine(e.message)}\n`);
       return 1;
     }
     process.stderr.write(
-      `xmc: internal error: ${(e as Error).message ?? String(e)} (run with --debug for details)\n`,
+      `xmc: internal error: ${oneLine((e as Error).message ?? String(e))} (run with --debug for details)\n`,
     );
     return 70;
   }

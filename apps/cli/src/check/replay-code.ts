@@ -28,17 +28,26 @@ export type Replay = { seed: number } | { choices: number[] };
 /** Parse a `--replay` value (`seed:N`, or encoded choices, `-` for none). */
 export function parseReplay(v: string): Replay {
   const seed = /^seed:(\d+)$/.exec(v);
-  if (seed) return { seed: Number(seed[1]) };
+  if (seed) {
+    const n = Number(seed[1]);
+    if (!Number.isSafeInteger(n))
+      throw new UsageError(`xmc check: --replay: seed ${seed[1]!.slice(0, 40)} is too large`);
+    return { seed: n };
+  }
   if (v === "-") return { choices: [] };
   if (!/^([a-z]\d*)+$/.test(v))
     throw new UsageError(
       `xmc check: --replay "${v.slice(0, 40)}" is not seed:N or a schedule (letters a-z with counts)`,
     );
+  // The whole schedule is bounded, not only each run (a few runs of 9,999,999 would fill
+  // memory): counted before anything is built.
+  const runs = [...v.matchAll(/([a-z])(\d*)/g)].map((m): [number, number] => [
+    m[1]!.charCodeAt(0) - 97,
+    m[2] === "" ? 1 : Number(m[2]),
+  ]);
+  if (runs.reduce((sum, [, n]) => sum + n, 0) > 10_000_000)
+    throw new UsageError("xmc check: --replay: a schedule longer than 10,000,000 steps");
   const choices: number[] = [];
-  for (const m of v.matchAll(/([a-z])(\d*)/g)) {
-    const n = m[2] === "" ? 1 : Number(m[2]);
-    if (n > 10_000_000) throw new UsageError("xmc check: --replay: a run longer than 10,000,000 steps");
-    for (let k = 0; k < n; k++) choices.push(m[1]!.charCodeAt(0) - 97);
-  }
+  for (const [c, n] of runs) for (let k = 0; k < n; k++) choices.push(c);
   return { choices };
 }
