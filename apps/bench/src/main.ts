@@ -21,19 +21,23 @@ import { ROOT } from "./sim.ts";
 import { hostInfo } from "./stats.ts";
 import { plain } from "./table.ts";
 
-const USAGE = "usage: bench [--quick] [--out DIR] [--only fastpath,cuts,switching,calibration,host]";
+const USAGE =
+  "usage: bench [--quick] [--out DIR] [--only fastpath,cuts,switching,calibration,host] [--report (only regenerate BENCHMARKS.md)]";
 
 function parse(argv: readonly string[]): {
   quick: boolean;
   out: string | undefined;
   only: Set<string> | undefined;
+  report: boolean;
 } {
   let quick = false;
+  let report = false;
   let out: string | undefined;
   let only: Set<string> | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--quick") quick = true;
+    else if (a === "--report") report = true;
     else if (a === "--out" && argv[i + 1] !== undefined) out = resolve(argv[++i]!);
     else if (a === "--only" && argv[i + 1] !== undefined) only = new Set(argv[++i]!.split(","));
     else if (a === "--") continue;
@@ -42,13 +46,18 @@ function parse(argv: readonly string[]): {
       process.exit(2);
     }
   }
-  return { quick, out, only };
+  return { quick, out, only, report };
 }
 
 const opts = parse(process.argv.slice(2));
 const out = opts.out ?? (opts.quick ? join(tmpdir(), "xmc-bench-quick") : join(ROOT, "results"));
 const md = opts.out === undefined && !opts.quick ? join(ROOT, "BENCHMARKS.md") : join(out, "BENCHMARKS.md");
 mkdirSync(out, { recursive: true });
+if (opts.report) {
+  writeFileSync(md, renderBenchmarks(out, md));
+  process.stdout.write(`wrote ${md} from ${out}/*.json\n`);
+  process.exit(0);
+}
 const info = hostInfo();
 const started = Date.now();
 process.stdout.write(

@@ -197,6 +197,8 @@ export interface BarChart {
   readonly categories: readonly string[];
   readonly series: readonly BarSeries[];
   readonly yLog?: boolean;
+  /** A dashed horizontal reference line (e.g. ratio 1). */
+  readonly rule?: { readonly value: number; readonly label: string };
 }
 
 /** A grouped bar chart as an SVG document: one `<path data-series>` per series. */
@@ -227,6 +229,14 @@ export function barChart(c: BarChart): string {
       `<path data-series="${esc(s.name)}" fill="${COLORS[i % COLORS.length]}" d="${paths[i]!.join("")}"><title>${esc(s.name)}</title></path>`,
     );
   });
+  // The rule over the bars, its label right of the plot.
+  if (c.rule) {
+    const py = y.at(c.rule.value).toFixed(1);
+    body.push(
+      `<line class="rule" x1="${M.left}" y1="${py}" x2="${W - M.right}" y2="${py}" stroke="#555" stroke-dasharray="6 4"/>`,
+      `<text x="${W - M.right + 6}" y="${py}" dy="4" font-size="11">${esc(c.rule.label)}</text>`,
+    );
+  }
   body.push(...legend(c.series.map((s) => s.name)));
   return svg(body, c.title);
 }

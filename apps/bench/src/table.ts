@@ -29,9 +29,13 @@ export function med(s: { median: number; min: number; max: number }, digits = 2)
   return `${num(s.median, digits)} (${num(s.min, digits)}–${num(s.max, digits)})`;
 }
 
-/** The table as GitHub markdown (numbers right-aligned). */
+/** The table as GitHub markdown (columns of figures right-aligned, text left-aligned). */
 export function markdown(t: Table): string {
-  const align = t.columns.map((_, i) => (i === 0 ? "---" : "---:"));
+  // Right-aligned: columns of figures (every cell a number, a percentage, a spread or a placeholder).
+  const figure = /^(-?[\d.,]+( \([\d.,]+–[\d.,]+\))?%?|-?[\d.,]+ cycles|pending|skipped|—|)$/;
+  const align = t.columns.map((_, i) =>
+    i > 0 && t.rows.every((r) => figure.test(r[i] ?? "")) ? "---:" : "---",
+  );
   const esc = (c: string): string => c.replace(/\|/g, "\\|");
   const lines = [
     `| ${t.columns.map(esc).join(" | ")} |`,
