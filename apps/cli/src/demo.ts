@@ -32,6 +32,11 @@ CTF trace (DIR/ctf, for babeltrace2), DIR/trace.json (Perfetto) and DIR/report.h
 Options:
   --out DIR   where to write the trace and the report (default ./xmc-demo)
   --json      the summary as one JSON object
+
+Examples:
+  xmc demo                      # what npm start runs; then open xmc-demo/report.html
+  xmc demo --out /tmp/d --json
+  babeltrace2 xmc-demo/ctf | head
 `;
 
 /** Where the bundled programs are (next to dist/ in the app, or src/ under tests). */
