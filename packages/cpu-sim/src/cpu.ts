@@ -167,6 +167,19 @@ export class Cpu {
     this.regs[2 * r] = v | 0;
     this.regs[2 * r + 1] = Math.floor(v / 4294967296) | 0;
   }
+  /** Push a 64-bit value (a non-negative number below 2^64, exact below 2^53) as host code does: RSP -= 8, then the store. */
+  push64(v: number): void {
+    const sp = this.reg64(4) - 8;
+    this.mem.write64(sp, v | 0, Math.floor(v / 4294967296) | 0);
+    this.setReg64(4, sp);
+  }
+  /** Pop a 64-bit value as host code does (RSP += 8); exact below 2^53. */
+  pop64(): number {
+    const sp = this.reg64(4);
+    const lo = this.mem.read64(sp);
+    this.setReg64(4, sp + 8);
+    return (this.mem.hi >>> 0) * 4294967296 + (lo >>> 0);
+  }
   /** A 64-bit register as a BigInt (unsigned). */
   reg64n(r: number): bigint {
     return (BigInt(this.regs[2 * r + 1]! >>> 0) << 32n) | BigInt(this.regs[2 * r]! >>> 0);

@@ -128,19 +128,10 @@ function portCpu(m: Machine, c: Cpu): PortCpu {
     setReg64: (r, v) => c.setReg64(r, v),
     setReg64n: (r, v) => c.setReg64n(r, v),
     setFlags: (v) => c.setFlags(v),
-    push64(v: number) {
-      const sp = c.reg64(4) - 8;
-      m.mem.write64(sp, v | 0, Math.floor(v / 4294967296) | 0);
-      c.setReg64(4, sp);
-    },
+    push64: (v) => c.push64(v),
+    pop64: () => c.pop64(),
     charge(n: number) {
       c.cycles += n;
-    },
-    pop64() {
-      const sp = c.reg64(4);
-      const lo = m.mem.read64(sp);
-      c.setReg64(4, sp + 8);
-      return (m.mem.hi >>> 0) * 4294967296 + (lo >>> 0);
     },
   };
 }

@@ -33,6 +33,9 @@ export interface CheckMachineCpu {
   /** 64-bit register `r` (0 RAX … 15 R15) as a number (exact below 2^53). */
   reg64(r: number): number;
   setReg64(r: number, v: number): void;
+  /** Push / pop a 64-bit value on the CPU's stack as host code does (RSP -= 8 / += 8). */
+  push64(v: number): void;
+  pop64(): number;
 }
 
 /** What {@link precisePort} and {@link preciseScenario} need from a machine (cpu-sim's `PreciseMachine` has it). */
@@ -105,17 +108,8 @@ export function precisePort(m: CheckMachine, stackTop: (i: number) => number = s
     get flags() {
       return c.getFlags();
     },
-    push64(v: number) {
-      const sp = c.reg64(4) - 8;
-      m.mem.write64(sp, v | 0, Math.floor(v / 4294967296));
-      c.setReg64(4, sp);
-    },
-    pop64() {
-      const sp = c.reg64(4);
-      const lo = m.mem.read64(sp);
-      c.setReg64(4, sp + 8);
-      return (m.mem.hi >>> 0) * 4294967296 + (lo >>> 0);
-    },
+    push64: (v: number) => c.push64(v),
+    pop64: () => c.pop64(),
   });
   const port: PrecisePort = {
     cpus: m.cpus.length,

@@ -169,6 +169,29 @@ function jsonValue(v: ProbeValue): string | number {
   return v;
 }
 
+/** A probe of the run, its hist(argN) checked against its format's arity. */
+function newProbe(
+  spec: TraceSpec,
+  name: string,
+  format: string,
+  sites: MarkerSite[],
+  what: string,
+): TraceProbe {
+  const arity = parseFormat(format).length;
+  if (spec.action.type === "hist" && spec.action.arg >= arity)
+    throw new UsageError(
+      `xmc trace: -e ${spec.text}: ${name} has ${arity} ${what}; hist(arg${spec.action.arg}) is out of range`,
+    );
+  return {
+    name,
+    spec,
+    format,
+    sites,
+    counts: [],
+    ...(spec.action.type === "hist" ? { hist: new Map<number, number>() } : {}),
+  };
+}
+
 /** Resolve the specs against the program's sites: one probe per distinct marker name. */
 export function resolveSpecs(specs: readonly TraceSpec[], sites: readonly MarkerSite[]): TraceProbe[] {
   const probes: TraceProbe[] = [];
@@ -181,19 +204,7 @@ export function resolveSpecs(specs: readonly TraceSpec[], sites: readonly Marker
       const prev = taken.get(name);
       if (prev) throw new UsageError(`xmc trace: ${name} is given twice (-e ${prev.text}, -e ${spec.text})`);
       taken.set(name, spec);
-      const format = DYN_FORMAT[spec.kind]!;
-      if (spec.action.type === "hist" && spec.action.arg >= parseFormat(format).length)
-        throw new UsageError(
-          `xmc trace: -e ${spec.text}: ${name} has ${parseFormat(format).length} value(s); hist(arg${spec.action.arg}) is out of range`,
-        );
-      probes.push({
-        name,
-        spec,
-        format,
-        sites: [],
-        counts: [],
-        ...(spec.action.type === "hist" ? { hist: new Map<number, number>() } : {}),
-      });
+      probes.push(newProbe(spec, name, DYN_FORMAT[spec.kind]!, [], "value(s)"));
       continue;
     }
     const pattern = spec.kind === "func" ? `func:${spec.target}` : spec.target;
@@ -222,19 +233,7 @@ export function resolveSpecs(specs: readonly TraceSpec[], sites: readonly Marker
       taken.set(name, spec);
       const problem = list.find((s) => s.problem);
       if (problem) throw new UsageError(`xmc trace: -e ${spec.text}: ${name}: ${problem.problem}`);
-      const format = list[0]!.format;
-      if (spec.action.type === "hist" && spec.action.arg >= parseFormat(format).length)
-        throw new UsageError(
-          `xmc trace: -e ${spec.text}: ${name} has ${parseFormat(format).length} argument(s); hist(arg${spec.action.arg}) is out of range`,
-        );
-      probes.push({
-        name,
-        spec,
-        format,
-        sites: list,
-        counts: [],
-        ...(spec.action.type === "hist" ? { hist: new Map<number, number>() } : {}),
-      });
+      probes.push(newProbe(spec, name, list[0]!.format, list, "argument(s)"));
     }
   }
   return probes;
