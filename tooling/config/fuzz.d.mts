@@ -63,3 +63,5 @@ export interface FuzzSpec<T> {
   log?: boolean;
 }
 export declare function runFuzz<T>(spec: FuzzSpec<T>): FuzzTally;
+/** A test timeout: `baseMs` (default 600,000) in CI, scaled by XMC_FUZZ_CASES / 100,000 in long runs. */
+export declare function fuzzTimeoutMs(baseMs?: number): number;

@@ -302,3 +302,12 @@ export function runFuzz({ name, seed, cases, caseMs = 1000, generate, check, log
   }
   return tally;
 }
+
+/**
+ * A test timeout for a fuzz test: `baseMs` (vitest's 600 s here) in CI, scaled by
+ * XMC_FUZZ_CASES / 100,000 for the long local runs of `pnpm fuzz`.
+ */
+export function fuzzTimeoutMs(baseMs = 600_000) {
+  const env = Number(process.env.XMC_FUZZ_CASES);
+  return !Number.isFinite(env) || env <= 100000 ? baseMs : Math.round((baseMs * env) / 100000);
+}

@@ -15,7 +15,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FuzzRng, fuzzCases, fuzzSeed, randomString, runFuzz } from "@xmc/tooling/fuzz";
+import { type FuzzRng, fuzzCases, fuzzSeed, fuzzTimeoutMs, randomString, runFuzz } from "@xmc/tooling/fuzz";
 import { expect, test } from "vitest";
 import { type FlagSpec, intOption, parseAddress, parseArgs } from "../src/args.ts";
 import { parseReplay } from "../src/check/replay-code.ts";
@@ -102,31 +102,35 @@ test("regression inputs give a one-line UsageError, fast", () => {
   }
 });
 
-test("fuzz: parseArgs on random argv arrays throws only UsageError and returns only declared flags", () => {
-  runFuzz({
-    name: "cli parseArgs",
-    seed: fuzzSeed(0xa4c5),
-    cases: fuzzCases(100_000),
-    caseMs: 250,
-    generate: (rng) => Array.from({ length: rng.below(10) }, () => token(rng)),
-    check: (argv) =>
-      usage(() => {
-        const { flags, lists, positional } = parseArgs(argv, SPEC, "fuzz");
-        for (const [name, v] of flags) {
-          if (!Object.hasOwn(SPEC, name)) throw new Error(`undeclared flag --${name} accepted`);
-          if (SPEC[name]!.value !== (typeof v === "string"))
-            throw new Error(`--${name} has value ${String(v)}`);
-        }
-        for (const name of lists.keys()) if (!SPEC[name]?.repeat) throw new Error(`--${name} listed`);
-        // Every positional argument is one of the inputs, in order.
-        let at = 0;
-        for (const p of positional) {
-          while (at < argv.length && argv[at] !== p) at++;
-          if (at++ >= argv.length) throw new Error(`positional ${JSON.stringify(p)} not in argv order`);
-        }
-      }),
-  });
-});
+test(
+  "fuzz: parseArgs on random argv arrays throws only UsageError and returns only declared flags",
+  () => {
+    runFuzz({
+      name: "cli parseArgs",
+      seed: fuzzSeed(0xa4c5),
+      cases: fuzzCases(100_000),
+      caseMs: 250,
+      generate: (rng) => Array.from({ length: rng.below(10) }, () => token(rng)),
+      check: (argv) =>
+        usage(() => {
+          const { flags, lists, positional } = parseArgs(argv, SPEC, "fuzz");
+          for (const [name, v] of flags) {
+            if (!Object.hasOwn(SPEC, name)) throw new Error(`undeclared flag --${name} accepted`);
+            if (SPEC[name]!.value !== (typeof v === "string"))
+              throw new Error(`--${name} has value ${String(v)}`);
+          }
+          for (const name of lists.keys()) if (!SPEC[name]?.repeat) throw new Error(`--${name} listed`);
+          // Every positional argument is one of the inputs, in order.
+          let at = 0;
+          for (const p of positional) {
+            while (at < argv.length && argv[at] !== p) at++;
+            if (at++ >= argv.length) throw new Error(`positional ${JSON.stringify(p)} not in argv order`);
+          }
+        }),
+    });
+  },
+  fuzzTimeoutMs(),
+);
 
 const VALID_SPECS = [
   "marker:app:start",
@@ -156,99 +160,115 @@ function text(rng: FuzzRng, valid: readonly string[]): string {
   return s;
 }
 
-test("fuzz: parseSpec accepts only well-formed specs, which parse again to themselves", () => {
-  runFuzz({
-    name: "cli parseSpec",
-    seed: fuzzSeed(0x5bec),
-    cases: fuzzCases(100_000),
-    caseMs: 250,
-    generate: (rng) => text(rng, VALID_SPECS),
-    check: (t) =>
-      usage(() => {
-        const s = parseSpec(t);
-        if (!Number.isSafeInteger(s.offset) || s.offset < 0) throw new Error(`offset ${s.offset}`);
-        if (s.action.type === "hist" && !(s.action.arg >= 0 && s.action.arg < 100))
-          throw new Error("hist arg");
-        const again = parseSpec(s.text);
-        if (JSON.stringify(again) !== JSON.stringify(s)) throw new Error("a spec does not parse to itself");
-      }),
-  });
-});
+test(
+  "fuzz: parseSpec accepts only well-formed specs, which parse again to themselves",
+  () => {
+    runFuzz({
+      name: "cli parseSpec",
+      seed: fuzzSeed(0x5bec),
+      cases: fuzzCases(100_000),
+      caseMs: 250,
+      generate: (rng) => text(rng, VALID_SPECS),
+      check: (t) =>
+        usage(() => {
+          const s = parseSpec(t);
+          if (!Number.isSafeInteger(s.offset) || s.offset < 0) throw new Error(`offset ${s.offset}`);
+          if (s.action.type === "hist" && !(s.action.arg >= 0 && s.action.arg < 100))
+            throw new Error("hist arg");
+          const again = parseSpec(s.text);
+          if (JSON.stringify(again) !== JSON.stringify(s)) throw new Error("a spec does not parse to itself");
+        }),
+    });
+  },
+  fuzzTimeoutMs(),
+);
 
-test("fuzz: parseAddress and intOption give UsageError or a value in range", () => {
-  runFuzz({
-    name: "cli parseAddress/intOption",
-    seed: fuzzSeed(0xadd5),
-    cases: fuzzCases(100_000),
-    caseMs: 250,
-    generate: (rng) =>
-      text(rng, ["0x401000", "4198400", "0", "0xffffffffffff", "18446744073709551615", "64"]),
-    check: (t) => {
-      const a = usage(() => {
-        const n = parseAddress(t, "--start");
-        const want = /^0x[0-9a-f]+$/i.test(t) ? BigInt(t) : BigInt(t);
-        if (!Number.isSafeInteger(n) || BigInt(n) !== want) throw new Error(`${t} parsed as ${n}`);
-      });
-      const b = usage(() => {
-        const n = intOption(t, "--cpus", 1, 64, 1, "fuzz");
-        if (!Number.isInteger(n) || n < 1 || n > 64 || String(n) !== t.replace(/^0+(?=\d)/, ""))
-          throw new Error(`${t} gave ${n}`);
-      });
-      return `${a}/${b}`;
-    },
-  });
-});
+test(
+  "fuzz: parseAddress and intOption give UsageError or a value in range",
+  () => {
+    runFuzz({
+      name: "cli parseAddress/intOption",
+      seed: fuzzSeed(0xadd5),
+      cases: fuzzCases(100_000),
+      caseMs: 250,
+      generate: (rng) =>
+        text(rng, ["0x401000", "4198400", "0", "0xffffffffffff", "18446744073709551615", "64"]),
+      check: (t) => {
+        const a = usage(() => {
+          const n = parseAddress(t, "--start");
+          const want = /^0x[0-9a-f]+$/i.test(t) ? BigInt(t) : BigInt(t);
+          if (!Number.isSafeInteger(n) || BigInt(n) !== want) throw new Error(`${t} parsed as ${n}`);
+        });
+        const b = usage(() => {
+          const n = intOption(t, "--cpus", 1, 64, 1, "fuzz");
+          if (!Number.isInteger(n) || n < 1 || n > 64 || String(n) !== t.replace(/^0+(?=\d)/, ""))
+            throw new Error(`${t} gave ${n}`);
+        });
+        return `${a}/${b}`;
+      },
+    });
+  },
+  fuzzTimeoutMs(),
+);
 
-test("fuzz: parseReplay gives UsageError or a bounded schedule", () => {
-  runFuzz({
-    name: "cli parseReplay",
-    seed: fuzzSeed(0x4e91),
-    cases: fuzzCases(100_000),
-    caseMs: 1000,
-    generate: (rng) =>
-      rng.chance(0.02)
-        ? "a9999999".repeat(2 + rng.below(4)) // each run within the bound, the total far above it
-        : text(rng, ["seed:7", "-", "a3b2c", "abc", "z10", "seed:4294967295"]),
-    check: (t) =>
-      usage(() => {
-        const r = parseReplay(t);
-        if ("seed" in r) {
-          if (!Number.isSafeInteger(r.seed) || r.seed < 0) throw new Error(`seed ${r.seed}`);
-        } else if (r.choices.length > 10_000_000) throw new Error(`${r.choices.length} choices`);
-      }),
-  });
-});
+test(
+  "fuzz: parseReplay gives UsageError or a bounded schedule",
+  () => {
+    runFuzz({
+      name: "cli parseReplay",
+      seed: fuzzSeed(0x4e91),
+      cases: fuzzCases(100_000),
+      caseMs: 1000,
+      generate: (rng) =>
+        rng.chance(0.02)
+          ? "a9999999".repeat(2 + rng.below(4)) // each run within the bound, the total far above it
+          : text(rng, ["seed:7", "-", "a3b2c", "abc", "z10", "seed:4294967295"]),
+      check: (t) =>
+        usage(() => {
+          const r = parseReplay(t);
+          if ("seed" in r) {
+            if (!Number.isSafeInteger(r.seed) || r.seed < 0) throw new Error(`seed ${r.seed}`);
+          } else if (r.choices.length > 10_000_000) throw new Error(`${r.choices.length} choices`);
+        }),
+    });
+  },
+  fuzzTimeoutMs(),
+);
 
 const XMC = join(import.meta.dirname, "../dist/xmc.js");
 
-test.runIf(existsSync(XMC))("fuzz sample: the built xmc fails in one line, never with a stack trace", () => {
-  const commands = ["disasm", "run", "trace", "markers", "report", "help", "nosuch", "--debugx", ""];
-  const hello = join(import.meta.dirname, "../examples/hello");
-  expect(readFileSync(hello).length).toBeGreaterThan(0);
-  runFuzz({
-    name: "cli subprocess",
-    seed: fuzzSeed(0x5b9),
-    cases: fuzzCases(40),
-    caseMs: 30_000,
-    generate: (rng) => {
-      const argv = [rng.pick(commands), ...Array.from({ length: 1 + rng.below(5) }, () => token(rng))];
-      // Now and then a real file among the arguments, so that parsing gets past the file check.
-      if (rng.chance(0.3)) argv.splice(1 + rng.below(argv.length), 0, hello);
-      return argv.filter((a) => !a.includes("\0"));
-    },
-    check: (argv) => {
-      const r = spawnSync(process.execPath, [XMC, ...argv], { encoding: "utf8", timeout: 25_000 });
-      if (r.error) throw r.error;
-      if (r.signal) throw new Error(`xmc ${JSON.stringify(argv)} killed by ${r.signal}`);
-      if (/\n\s+at |internal error/.test(r.stderr))
-        throw new Error(`xmc ${JSON.stringify(argv)}: ${r.stderr.slice(0, 400)}`);
-      if (r.status === 0) return "exit 0";
-      const lines = r.stderr.split("\n").filter((l) => l !== "");
-      if (lines.length !== 1 || !lines[0]!.startsWith("xmc"))
-        throw new Error(
-          `xmc ${JSON.stringify(argv)} (status ${r.status}): stderr ${JSON.stringify(r.stderr.slice(0, 400))}`,
-        );
-      return `exit ${r.status}`;
-    },
-  });
-});
+test.runIf(existsSync(XMC))(
+  "fuzz sample: the built xmc fails in one line, never with a stack trace",
+  () => {
+    const commands = ["disasm", "run", "trace", "markers", "report", "help", "nosuch", "--debugx", ""];
+    const hello = join(import.meta.dirname, "../examples/hello");
+    expect(readFileSync(hello).length).toBeGreaterThan(0);
+    runFuzz({
+      name: "cli subprocess",
+      seed: fuzzSeed(0x5b9),
+      cases: fuzzCases(40),
+      caseMs: 30_000,
+      generate: (rng) => {
+        const argv = [rng.pick(commands), ...Array.from({ length: 1 + rng.below(5) }, () => token(rng))];
+        // Now and then a real file among the arguments, so that parsing gets past the file check.
+        if (rng.chance(0.3)) argv.splice(1 + rng.below(argv.length), 0, hello);
+        return argv.filter((a) => !a.includes("\0"));
+      },
+      check: (argv) => {
+        const r = spawnSync(process.execPath, [XMC, ...argv], { encoding: "utf8", timeout: 25_000 });
+        if (r.error) throw r.error;
+        if (r.signal) throw new Error(`xmc ${JSON.stringify(argv)} killed by ${r.signal}`);
+        if (/\n\s+at |internal error/.test(r.stderr))
+          throw new Error(`xmc ${JSON.stringify(argv)}: ${r.stderr.slice(0, 400)}`);
+        if (r.status === 0) return "exit 0";
+        const lines = r.stderr.split("\n").filter((l) => l !== "");
+        if (lines.length !== 1 || !lines[0]!.startsWith("xmc"))
+          throw new Error(
+            `xmc ${JSON.stringify(argv)} (status ${r.status}): stderr ${JSON.stringify(r.stderr.slice(0, 400))}`,
+          );
+        return `exit ${r.status}`;
+      },
+    });
+  },
+  fuzzTimeoutMs(),
+);

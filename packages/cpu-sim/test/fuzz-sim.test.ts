@@ -22,6 +22,7 @@ import {
   fromHex,
   fuzzCases,
   fuzzSeed,
+  fuzzTimeoutMs,
   INTERESTING,
   mutateMany,
   runFuzz,
@@ -148,52 +149,61 @@ describe("loader", () => {
     tinyElf(Uint8Array.from(exitCode(7))),
   ];
 
-  test("fuzz: mutated static programs load or throw LoadError", () => {
-    const mem = new RecordingMemory(32 << 20);
-    const random16 = new Uint8Array(16);
-    const cases = fuzzCases(100_000);
-    const tally = runFuzz({
-      name: "cpu-sim loader",
-      seed: fuzzSeed(0x10ade12),
-      cases,
-      caseMs: 1000,
-      generate: (rng) => mutateMany(rng, rng.chance(0.6) ? originals[3]! : rng.pick(originals), originals, 4),
-      check: (bytes) => {
-        try {
-          const img = loadStatic(mem, bytes, ["fuzz", "a"], ["X=1"], random16, "fuzz");
-          if (!mem.isMapped(img.sp, 8)) throw new Error(`initial RSP ${img.sp} is not mapped`);
-          return "loaded";
-        } catch (e) {
-          if (e instanceof LoadError) return "LoadError";
-          throw e;
-        } finally {
-          mem.reset();
-        }
-      },
-    });
-    expect(tally.outcomes.get("loaded") ?? 0).toBeGreaterThan(cases / 20);
-    expect(tally.outcomes.get("LoadError") ?? 0).toBeGreaterThan(cases / 20);
-  });
+  test(
+    "fuzz: mutated static programs load or throw LoadError",
+    () => {
+      const mem = new RecordingMemory(32 << 20);
+      const random16 = new Uint8Array(16);
+      const cases = fuzzCases(100_000);
+      const tally = runFuzz({
+        name: "cpu-sim loader",
+        seed: fuzzSeed(0x10ade12),
+        cases,
+        caseMs: 1000,
+        generate: (rng) =>
+          mutateMany(rng, rng.chance(0.6) ? originals[3]! : rng.pick(originals), originals, 4),
+        check: (bytes) => {
+          try {
+            const img = loadStatic(mem, bytes, ["fuzz", "a"], ["X=1"], random16, "fuzz");
+            if (!mem.isMapped(img.sp, 8)) throw new Error(`initial RSP ${img.sp} is not mapped`);
+            return "loaded";
+          } catch (e) {
+            if (e instanceof LoadError) return "LoadError";
+            throw e;
+          } finally {
+            mem.reset();
+          }
+        },
+      });
+      expect(tally.outcomes.get("loaded") ?? 0).toBeGreaterThan(cases / 20);
+      expect(tally.outcomes.get("LoadError") ?? 0).toBeGreaterThan(cases / 20);
+    },
+    fuzzTimeoutMs(),
+  );
 
-  test("fuzz: a sample of mutated programs runs as a LinuxProcess to an ExitStatus", () => {
-    const cases = fuzzCases(300);
-    const tally = runFuzz({
-      name: "cpu-sim process",
-      seed: fuzzSeed(0x9e0c12),
-      cases,
-      caseMs: 2000,
-      generate: (rng) => mutateMany(rng, rng.pick(originals), originals, 3),
-      check: (bytes) => {
-        try {
-          return checkExit(runProcess(bytes, 400).exit);
-        } catch (e) {
-          if (e instanceof LoadError) return "LoadError";
-          throw e;
-        }
-      },
-    });
-    expect(tally.outcomes.get("LoadError") ?? 0).toBeGreaterThan(0);
-  });
+  test(
+    "fuzz: a sample of mutated programs runs as a LinuxProcess to an ExitStatus",
+    () => {
+      const cases = fuzzCases(300);
+      const tally = runFuzz({
+        name: "cpu-sim process",
+        seed: fuzzSeed(0x9e0c12),
+        cases,
+        caseMs: 2000,
+        generate: (rng) => mutateMany(rng, rng.pick(originals), originals, 3),
+        check: (bytes) => {
+          try {
+            return checkExit(runProcess(bytes, 400).exit);
+          } catch (e) {
+            if (e instanceof LoadError) return "LoadError";
+            throw e;
+          }
+        },
+      });
+      expect(tally.outcomes.get("LoadError") ?? 0).toBeGreaterThan(0);
+    },
+    fuzzTimeoutMs(),
+  );
 });
 
 describe("execution", () => {
@@ -250,58 +260,69 @@ describe("execution", () => {
     return page;
   }
 
-  test("fuzz: random code pages run within the budget, faults are stored, nothing escapes", () => {
-    const m = new Machine({ cpus: 1, memoryLimit: 1 << 20 });
-    const c = m.cpus[0]!;
-    // Syscalls without an OS layer: give -ENOSYS and continue.
-    m.attach((cpu) => cpu.setReg64(0, 2 ** 64 - 38));
-    m.mem.map(CODE, 0x1000, Perm.RWX);
-    m.mem.map(DATA, 0x2000, Perm.RW);
-    const cases = fuzzCases(100_000);
-    const tally = runFuzz({
-      name: "cpu-sim execution",
-      seed: fuzzSeed(0xc0de12),
-      cases,
-      caseMs: 250,
-      generate: (rng) => ({ code: codePage(rng), regs: Array.from({ length: 16 }, () => rng.pick(VALUES)) }),
-      check: ({ code, regs }) => {
-        m.mem.writeBytes(CODE, code);
-        regs.forEach((v, r) => {
-          c.setReg64(r, v);
-        });
-        c.setReg64(4, DATA + 0x1000); // a usable stack in the middle of the data pages
-        c.rip = CODE;
-        c.fault = undefined;
-        const before = c.instructions;
-        const stop = runCpu(c, m.cache, BUDGET);
-        const ran = c.instructions - before;
-        if (ran > BUDGET) throw new Error(`${ran} instructions ran with a budget of ${BUDGET}`);
-        if (stop === Stop.Fault) {
-          if (!(c.fault instanceof CpuException || c.fault instanceof GuestFault))
-            throw new Error(`fault is not a CpuException/GuestFault: ${String(c.fault)}`);
-          return `fault ${(c.fault as Error).name}`;
-        }
-        if (stop !== Stop.Budget && stop !== Stop.Requested) throw new Error(`stop ${stop}`);
-        return stop === Stop.Budget ? "budget" : "requested";
-      },
-    });
-    expect(tally.outcomes.get("fault CpuException") ?? 0).toBeGreaterThan(0);
-    expect(tally.outcomes.get("fault GuestFault") ?? 0).toBeGreaterThan(0);
-    expect(tally.outcomes.get("budget") ?? 0).toBeGreaterThan(0);
-  });
+  test(
+    "fuzz: random code pages run within the budget, faults are stored, nothing escapes",
+    () => {
+      const m = new Machine({ cpus: 1, memoryLimit: 1 << 20 });
+      const c = m.cpus[0]!;
+      // Syscalls without an OS layer: give -ENOSYS and continue.
+      m.attach((cpu) => cpu.setReg64(0, 2 ** 64 - 38));
+      m.mem.map(CODE, 0x1000, Perm.RWX);
+      m.mem.map(DATA, 0x2000, Perm.RW);
+      const cases = fuzzCases(100_000);
+      const tally = runFuzz({
+        name: "cpu-sim execution",
+        seed: fuzzSeed(0xc0de12),
+        cases,
+        caseMs: 250,
+        generate: (rng) => ({
+          code: codePage(rng),
+          regs: Array.from({ length: 16 }, () => rng.pick(VALUES)),
+        }),
+        check: ({ code, regs }) => {
+          m.mem.writeBytes(CODE, code);
+          regs.forEach((v, r) => {
+            c.setReg64(r, v);
+          });
+          c.setReg64(4, DATA + 0x1000); // a usable stack in the middle of the data pages
+          c.rip = CODE;
+          c.fault = undefined;
+          const before = c.instructions;
+          const stop = runCpu(c, m.cache, BUDGET);
+          const ran = c.instructions - before;
+          if (ran > BUDGET) throw new Error(`${ran} instructions ran with a budget of ${BUDGET}`);
+          if (stop === Stop.Fault) {
+            if (!(c.fault instanceof CpuException || c.fault instanceof GuestFault))
+              throw new Error(`fault is not a CpuException/GuestFault: ${String(c.fault)}`);
+            return `fault ${(c.fault as Error).name}`;
+          }
+          if (stop !== Stop.Budget && stop !== Stop.Requested) throw new Error(`stop ${stop}`);
+          return stop === Stop.Budget ? "budget" : "requested";
+        },
+      });
+      expect(tally.outcomes.get("fault CpuException") ?? 0).toBeGreaterThan(0);
+      expect(tally.outcomes.get("fault GuestFault") ?? 0).toBeGreaterThan(0);
+      expect(tally.outcomes.get("budget") ?? 0).toBeGreaterThan(0);
+    },
+    fuzzTimeoutMs(),
+  );
 
-  test("fuzz: a sample of random code pages runs in a LinuxProcess to an ExitStatus", () => {
-    const cases = fuzzCases(300);
-    const tally = runFuzz({
-      name: "cpu-sim code in a process",
-      seed: fuzzSeed(0xc0de13),
-      cases,
-      caseMs: 2000,
-      generate: (rng) => codePage(rng),
-      check: (code) => checkExit(runProcess(tinyElf(code), 300).exit),
-    });
-    expect(tally.outcomes.get("killed by a signal") ?? 0).toBeGreaterThan(0);
-  });
+  test(
+    "fuzz: a sample of random code pages runs in a LinuxProcess to an ExitStatus",
+    () => {
+      const cases = fuzzCases(300);
+      const tally = runFuzz({
+        name: "cpu-sim code in a process",
+        seed: fuzzSeed(0xc0de13),
+        cases,
+        caseMs: 2000,
+        generate: (rng) => codePage(rng),
+        check: (code) => checkExit(runProcess(tinyElf(code), 300).exit),
+      });
+      expect(tally.outcomes.get("killed by a signal") ?? 0).toBeGreaterThan(0);
+    },
+    fuzzTimeoutMs(),
+  );
 });
 
 describe("syscalls", () => {
@@ -329,51 +350,57 @@ describe("syscalls", () => {
     }
   }
 
-  test("fuzz: random syscalls with random arguments return to the guest; programs end with an ExitStatus", () => {
-    const target = fuzzCases(100_000);
-    let executed = 0;
-    const tally = runFuzz({
-      name: "cpu-sim syscalls (programs)",
-      seed: fuzzSeed(0x5c12),
-      // Programs until `target` syscalls have run (checked below); the count is a safe upper bound.
-      cases: Math.ceil(target / 20),
-      caseMs: 3000,
-      generate: (rng, i) => {
-        if (executed >= target) return { elf: new Uint8Array(0), seed: 0 };
-        const code: number[] = [];
-        for (let k = 0; k < PER_PROGRAM; k++) {
-          const nr = rng.chance(0.005)
-            ? rng.pick([...LETHAL])
-            : rng.chance(0.85)
-              ? rng.pick(common)
-              : rng.pick([rng.below(600), 2 ** 31, 0xffffffff, -1]);
-          const args = Array.from({ length: 6 }, () => arg(rng));
-          code.push(...syscallCode(BigInt.asUintN(64, BigInt(nr)), args, DATA_BASE + 0x1000 + 8 * k));
-        }
-        code.push(...exitCode(0));
-        return { elf: tinyElf(Uint8Array.from(code), 0x3000), seed: i + 1 };
-      },
-      check: ({ elf, seed }) => {
-        if (executed >= target) return "not needed";
-        const m = new Machine({ cpus: 1 + (seed % 2), memoryLimit: 16 << 20 });
-        m.events.keep = [];
-        const p = new LinuxProcess(m, elf, {
-          argv: ["fuzz"],
-          seed,
-          stdin: new Uint8Array(4),
-          stdout: () => {},
-          stderr: () => {},
-          diagnostics: () => {},
-          maxInstructions: PER_PROGRAM * 12 + 100,
-        });
-        const outcome = checkExit(p.run());
-        executed += m.events.keep.filter((e) => e[2] === 1).length;
-        return outcome;
-      },
-    });
-    process.stdout.write(`fuzz cpu-sim syscalls: ${executed} syscalls executed in ${tally.cases} programs\n`);
-    expect(executed).toBeGreaterThanOrEqual(target);
-  });
+  test(
+    "fuzz: random syscalls with random arguments return to the guest; programs end with an ExitStatus",
+    () => {
+      const target = fuzzCases(100_000);
+      let executed = 0;
+      const tally = runFuzz({
+        name: "cpu-sim syscalls (programs)",
+        seed: fuzzSeed(0x5c12),
+        // Programs until `target` syscalls have run (checked below); the count is a safe upper bound.
+        cases: Math.ceil(target / 20),
+        caseMs: 3000,
+        generate: (rng, i) => {
+          if (executed >= target) return { elf: new Uint8Array(0), seed: 0 };
+          const code: number[] = [];
+          for (let k = 0; k < PER_PROGRAM; k++) {
+            const nr = rng.chance(0.005)
+              ? rng.pick([...LETHAL])
+              : rng.chance(0.85)
+                ? rng.pick(common)
+                : rng.pick([rng.below(600), 2 ** 31, 0xffffffff, -1]);
+            const args = Array.from({ length: 6 }, () => arg(rng));
+            code.push(...syscallCode(BigInt.asUintN(64, BigInt(nr)), args, DATA_BASE + 0x1000 + 8 * k));
+          }
+          code.push(...exitCode(0));
+          return { elf: tinyElf(Uint8Array.from(code), 0x3000), seed: i + 1 };
+        },
+        check: ({ elf, seed }) => {
+          if (executed >= target) return "not needed";
+          const m = new Machine({ cpus: 1 + (seed % 2), memoryLimit: 16 << 20 });
+          m.events.keep = [];
+          const p = new LinuxProcess(m, elf, {
+            argv: ["fuzz"],
+            seed,
+            stdin: new Uint8Array(4),
+            stdout: () => {},
+            stderr: () => {},
+            diagnostics: () => {},
+            maxInstructions: PER_PROGRAM * 12 + 100,
+          });
+          const outcome = checkExit(p.run());
+          executed += m.events.keep.filter((e) => e[2] === 1).length;
+          return outcome;
+        },
+      });
+      process.stdout.write(
+        `fuzz cpu-sim syscalls: ${executed} syscalls executed in ${tally.cases} programs\n`,
+      );
+      expect(executed).toBeGreaterThanOrEqual(target);
+    },
+    fuzzTimeoutMs(),
+  );
 
   test("a pointer into unmapped, read-only, non-canonical or kernel memory gets -EFAULT", () => {
     const EFAULT = U64 - 14n;

@@ -8,7 +8,15 @@
 // broke the property stay in `fuzz-elf.regressions/`.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FuzzRng, fuzzCases, fuzzSeed, INTERESTING, mutateMany, runFuzz } from "@xmc/tooling/fuzz";
+import {
+  type FuzzRng,
+  fuzzCases,
+  fuzzSeed,
+  fuzzTimeoutMs,
+  INTERESTING,
+  mutateMany,
+  runFuzz,
+} from "@xmc/tooling/fuzz";
 import { describe, expect, test } from "vitest";
 import { ElfError, parseElf, parseStapsdtNotes, SHT, versionedName } from "../src/index.ts";
 import { fixture, put, Rng } from "./helpers/fixtures.ts";
@@ -522,40 +530,44 @@ test("regression inputs parse or throw ElfError", () => {
   expect(tally.cases).toBe(files.length);
 });
 
-test("fuzz: 100,000 mutated real files (fields, notes, string tables, bytes) parse or throw ElfError", () => {
-  const originals = [
-    fixture("tiny64"),
-    fixture("tinylib.so"),
-    fixture("tiny32.o"),
-    ...["hello", "syscalls", "threads"].map((n) => new Uint8Array(readFileSync(join(CPU_SIM_BINS, n)))),
-  ];
-  const targets = originals.map(target);
-  const stapsdtTarget = targets[0]!;
-  expect(parseStapsdtNotes(parseElf(stapsdtTarget.bytes)).length).toBeGreaterThan(0);
-  const cases = fuzzCases(100_000);
-  const tally = newTally();
-  const result = runFuzz({
-    name: "elf",
-    seed: fuzzSeed(0xe1f0012),
-    cases,
-    caseMs: 500,
-    // The small fixtures (and so the USDT notes of tiny64) get most of the cases: they are cheap.
-    generate: (rng) =>
-      mutateElf(rng, rng.chance(0.75) ? targets[rng.below(3)]! : rng.pick(targets), originals),
-    check: (bytes) => {
-      const before = tally.codes.size === 0 ? 0 : [...tally.codes.values()].reduce((a, b) => a + b, 0);
-      const parsedBefore = tally.parsed;
-      exercise(tally, bytes, "mutated");
-      const after = [...tally.codes.values()].reduce((a, b) => a + b, 0);
-      return tally.parsed > parsedBefore
-        ? after > before
-          ? "parsed, some readers ElfError"
-          : "parsed"
-        : "ElfError";
-    },
-  });
-  expect(result.cases).toBe(cases);
-  expect(tally.parsed).toBeGreaterThan(cases / 10);
-  for (const code of ["TRUNCATED", "BAD_SECTION", "BAD_SEGMENT", "BAD_SYMBOL", "BAD_STRING", "BAD_NOTE"])
-    expect(tally.codes.get(code) ?? 0, `outcome ${code}`).toBeGreaterThan(0);
-});
+test(
+  "fuzz: 100,000 mutated real files (fields, notes, string tables, bytes) parse or throw ElfError",
+  () => {
+    const originals = [
+      fixture("tiny64"),
+      fixture("tinylib.so"),
+      fixture("tiny32.o"),
+      ...["hello", "syscalls", "threads"].map((n) => new Uint8Array(readFileSync(join(CPU_SIM_BINS, n)))),
+    ];
+    const targets = originals.map(target);
+    const stapsdtTarget = targets[0]!;
+    expect(parseStapsdtNotes(parseElf(stapsdtTarget.bytes)).length).toBeGreaterThan(0);
+    const cases = fuzzCases(100_000);
+    const tally = newTally();
+    const result = runFuzz({
+      name: "elf",
+      seed: fuzzSeed(0xe1f0012),
+      cases,
+      caseMs: 500,
+      // The small fixtures (and so the USDT notes of tiny64) get most of the cases: they are cheap.
+      generate: (rng) =>
+        mutateElf(rng, rng.chance(0.75) ? targets[rng.below(3)]! : rng.pick(targets), originals),
+      check: (bytes) => {
+        const before = tally.codes.size === 0 ? 0 : [...tally.codes.values()].reduce((a, b) => a + b, 0);
+        const parsedBefore = tally.parsed;
+        exercise(tally, bytes, "mutated");
+        const after = [...tally.codes.values()].reduce((a, b) => a + b, 0);
+        return tally.parsed > parsedBefore
+          ? after > before
+            ? "parsed, some readers ElfError"
+            : "parsed"
+          : "ElfError";
+      },
+    });
+    expect(result.cases).toBe(cases);
+    expect(tally.parsed).toBeGreaterThan(cases / 10);
+    for (const code of ["TRUNCATED", "BAD_SECTION", "BAD_SEGMENT", "BAD_SYMBOL", "BAD_STRING", "BAD_NOTE"])
+      expect(tally.codes.get(code) ?? 0, `outcome ${code}`).toBeGreaterThan(0);
+  },
+  fuzzTimeoutMs(),
+);

@@ -16,7 +16,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type FuzzRng, fuzzCases, fuzzSeed, randomString, runFuzz } from "@xmc/tooling/fuzz";
+import { type FuzzRng, fuzzCases, fuzzSeed, fuzzTimeoutMs, randomString, runFuzz } from "@xmc/tooling/fuzz";
 import { requireTools } from "@xmc/tooling/test-tools";
 import { afterAll, expect, test } from "vitest";
 import {
@@ -78,59 +78,63 @@ function write(b: Batch, cpus = 1) {
   return { trace: buffers.reader().drain(undefined, true), accepted, refused };
 }
 
-test("fuzz: any string through writer, reader, Chrome JSON and text", () => {
-  const traces = Math.ceil(fuzzCases(100_000) / PER_TRACE);
-  let strings = 0;
-  let refusedTotal = 0;
-  let surrogates = 0;
-  runFuzz({
-    name: "trace-buffer strings (traces of 100)",
-    seed: fuzzSeed(0x57a1e5),
-    cases: traces,
-    caseMs: 5000,
-    generate: (rng, i) => batch(rng, i % 50 === 7),
-    check: (b) => {
-      const { trace, accepted, refused } = write(b);
-      strings += b.strings.length;
-      refusedTotal += refused;
-      surrogates += b.strings.filter((s) => wellFormed(s) !== s).length;
-      // Our reader.
-      const got = [...mergeEvents(trace)].flatMap((it) => (it.kind === "event" ? [it] : []));
-      if (got.length !== accepted.length)
-        throw new Error(`read ${got.length} events, wrote ${accepted.length}`);
-      got.forEach((e, i) => {
-        const want = accepted[i]!;
-        if (e.values[0] !== want.s) throw new Error(`string ${i}: read ${JSON.stringify(e.values[0])}`);
-        const bytes = e.values[1] as Uint8Array;
-        if (bytes.length !== want.b.length || bytes.some((x, k) => x !== want.b[k]))
-          throw new Error(`bytes ${i} differ`);
-      });
-      // Chrome JSON.
-      const json = JSON.parse(chromeTraceJson(trace)) as {
-        traceEvents: { ph: string; args: { s: string } }[];
-      };
-      const instants = json.traceEvents.filter((e) => e.ph === "i");
-      if (instants.length !== accepted.length) throw new Error(`JSON has ${instants.length} events`);
-      instants.forEach((e, i) => {
-        if (e.args.s !== accepted[i]!.s) throw new Error(`JSON string ${i}: ${JSON.stringify(e.args.s)}`);
-      });
-      // Text: one line per event plus the header, each string JSON-quoted in its line.
-      const lines = formatText(trace).split("\n");
-      if (lines.length !== accepted.length + 2 || lines.at(-1) !== "")
-        throw new Error(`text has ${lines.length} lines for ${accepted.length} events`);
-      accepted.forEach((a, i) => {
-        if (!lines[i + 1]!.includes(`s=${JSON.stringify(a.s)} `)) throw new Error(`text line ${i + 1}`);
-      });
-      return refused > 0 ? "some NUL strings refused" : "all accepted";
-    },
-  });
-  process.stdout.write(
-    `fuzz trace-buffer strings: ${strings} strings, ${refusedTotal} with NUL refused, ${surrogates} with lone surrogates\n`,
-  );
-  expect(strings).toBe(traces * PER_TRACE);
-  expect(refusedTotal).toBeGreaterThan(0);
-  expect(surrogates).toBeGreaterThan(0);
-});
+test(
+  "fuzz: any string through writer, reader, Chrome JSON and text",
+  () => {
+    const traces = Math.ceil(fuzzCases(100_000) / PER_TRACE);
+    let strings = 0;
+    let refusedTotal = 0;
+    let surrogates = 0;
+    runFuzz({
+      name: "trace-buffer strings (traces of 100)",
+      seed: fuzzSeed(0x57a1e5),
+      cases: traces,
+      caseMs: 5000,
+      generate: (rng, i) => batch(rng, i % 50 === 7),
+      check: (b) => {
+        const { trace, accepted, refused } = write(b);
+        strings += b.strings.length;
+        refusedTotal += refused;
+        surrogates += b.strings.filter((s) => wellFormed(s) !== s).length;
+        // Our reader.
+        const got = [...mergeEvents(trace)].flatMap((it) => (it.kind === "event" ? [it] : []));
+        if (got.length !== accepted.length)
+          throw new Error(`read ${got.length} events, wrote ${accepted.length}`);
+        got.forEach((e, i) => {
+          const want = accepted[i]!;
+          if (e.values[0] !== want.s) throw new Error(`string ${i}: read ${JSON.stringify(e.values[0])}`);
+          const bytes = e.values[1] as Uint8Array;
+          if (bytes.length !== want.b.length || bytes.some((x, k) => x !== want.b[k]))
+            throw new Error(`bytes ${i} differ`);
+        });
+        // Chrome JSON.
+        const json = JSON.parse(chromeTraceJson(trace)) as {
+          traceEvents: { ph: string; args: { s: string } }[];
+        };
+        const instants = json.traceEvents.filter((e) => e.ph === "i");
+        if (instants.length !== accepted.length) throw new Error(`JSON has ${instants.length} events`);
+        instants.forEach((e, i) => {
+          if (e.args.s !== accepted[i]!.s) throw new Error(`JSON string ${i}: ${JSON.stringify(e.args.s)}`);
+        });
+        // Text: one line per event plus the header, each string JSON-quoted in its line.
+        const lines = formatText(trace).split("\n");
+        if (lines.length !== accepted.length + 2 || lines.at(-1) !== "")
+          throw new Error(`text has ${lines.length} lines for ${accepted.length} events`);
+        accepted.forEach((a, i) => {
+          if (!lines[i + 1]!.includes(`s=${JSON.stringify(a.s)} `)) throw new Error(`text line ${i + 1}`);
+        });
+        return refused > 0 ? "some NUL strings refused" : "all accepted";
+      },
+    });
+    process.stdout.write(
+      `fuzz trace-buffer strings: ${strings} strings, ${refusedTotal} with NUL refused, ${surrogates} with lone surrogates\n`,
+    );
+    expect(strings).toBe(traces * PER_TRACE);
+    expect(refusedTotal).toBeGreaterThan(0);
+    expect(surrogates).toBeGreaterThan(0);
+  },
+  fuzzTimeoutMs(),
+);
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -175,4 +179,5 @@ test.runIf(requireTools("babeltrace2"))(
       },
     });
   },
+  fuzzTimeoutMs(),
 );

@@ -16,7 +16,15 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FuzzRng, fromHex, fuzzCases, fuzzSeed, mutateMany, runFuzz } from "@xmc/tooling/fuzz";
+import {
+  type FuzzRng,
+  fromHex,
+  fuzzCases,
+  fuzzSeed,
+  fuzzTimeoutMs,
+  mutateMany,
+  runFuzz,
+} from "@xmc/tooling/fuzz";
 import { expect, test } from "vitest";
 import { DecodeError, decode, formatAtt, formatIntel, Instruction, instructionLength } from "../src/index.ts";
 
@@ -124,18 +132,22 @@ test("regression inputs decode without throwing", () => {
   }
 });
 
-test("fuzz: decode, length and both formatters on random and mutated instruction bytes", () => {
-  const cases = fuzzCases(500_000);
-  const tally = runFuzz({
-    name: "x86-decode",
-    seed: fuzzSeed(0xdec0de12),
-    cases,
-    caseMs: 250,
-    generate,
-    check,
-  });
-  expect(tally.cases).toBe(cases);
-  // Both outcomes and every error kind occur (the generator reaches them all).
-  for (const o of ["decoded", "Truncated", "Invalid", "TooLong"])
-    expect(tally.outcomes.get(o) ?? 0, o).toBeGreaterThan(100);
-});
+test(
+  "fuzz: decode, length and both formatters on random and mutated instruction bytes",
+  () => {
+    const cases = fuzzCases(500_000);
+    const tally = runFuzz({
+      name: "x86-decode",
+      seed: fuzzSeed(0xdec0de12),
+      cases,
+      caseMs: 250,
+      generate,
+      check,
+    });
+    expect(tally.cases).toBe(cases);
+    // Both outcomes and every error kind occur (the generator reaches them all).
+    for (const o of ["decoded", "Truncated", "Invalid", "TooLong"])
+      expect(tally.outcomes.get(o) ?? 0, o).toBeGreaterThan(100);
+  },
+  fuzzTimeoutMs(),
+);
