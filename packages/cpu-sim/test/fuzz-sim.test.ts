@@ -355,6 +355,7 @@ describe("syscalls", () => {
     () => {
       const target = fuzzCases(100_000);
       let executed = 0;
+      let programs = 0;
       const tally = runFuzz({
         name: "cpu-sim syscalls (programs)",
         seed: fuzzSeed(0x5c12),
@@ -377,7 +378,7 @@ describe("syscalls", () => {
           return { elf: tinyElf(Uint8Array.from(code), 0x3000), seed: i + 1 };
         },
         check: ({ elf, seed }) => {
-          if (executed >= target) return "not needed";
+          if (executed >= target) return "not run (target reached)";
           const m = new Machine({ cpus: 1 + (seed % 2), memoryLimit: 16 << 20 });
           m.events.keep = [];
           const p = new LinuxProcess(m, elf, {
@@ -389,15 +390,17 @@ describe("syscalls", () => {
             diagnostics: () => {},
             maxInstructions: PER_PROGRAM * 12 + 100,
           });
+          programs++;
           const outcome = checkExit(p.run());
           executed += m.events.keep.filter((e) => e[2] === 1).length;
           return outcome;
         },
       });
-      process.stdout.write(
-        `fuzz cpu-sim syscalls: ${executed} syscalls executed in ${tally.cases} programs\n`,
-      );
+      process.stdout.write(`fuzz cpu-sim syscalls: ${executed} syscalls executed in ${programs} programs\n`);
       expect(executed).toBeGreaterThanOrEqual(target);
+      // Programs end every way: exit, death by a signal (a random kill, a bad rt_sigreturn).
+      expect(tally.outcomes.get("exited") ?? 0).toBeGreaterThan(0);
+      expect(tally.outcomes.get("killed by a signal") ?? 0).toBeGreaterThan(0);
     },
     fuzzTimeoutMs(),
   );
