@@ -186,7 +186,11 @@ class Parser {
         const mant = num("mant_dig", 0);
         if (!((exp === 11 && mant === 53) || (exp === 8 && mant === 24)))
           fail(t.line, `floating_point with exp_dig ${exp}, mant_dig ${mant} is not binary32 or binary64`);
-        return { kind: "float", size: exp + mant, align: num("align", 8) };
+        const falign = num("align", 8);
+        // As for integers: 0 or a non-power of two would put the cursor between bytes.
+        if (falign < 8 || (falign & (falign - 1)) !== 0)
+          fail(t.line, `floating_point align ${falign} is not a power of two of at least 8 bits`);
+        return { kind: "float", size: exp + mant, align: falign };
       }
       const size = num("size", 0);
       if (size < 8 || size > 64 || size % 8 !== 0)
