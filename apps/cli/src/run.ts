@@ -13,6 +13,8 @@ import { Progress } from "./progress.ts";
 
 /** Exit status when the instruction limit stops the run (as timeout(1) uses). */
 export const EXIT_INSN_LIMIT = 124;
+/** Default host time limit of a run, seconds (`--time-limit`): untrusted guests that spin are bounded. */
+export const DEFAULT_TIME_LIMIT_S = 3600;
 /** Exit status when every guest thread is blocked forever. */
 export const EXIT_DEADLOCK = 125;
 /** Exit status when the program cannot be loaded (not a static x86-64 executable). */
@@ -32,6 +34,7 @@ Options:
   --fs DIR          map host directory DIR as the guest's / (read-only); paths cannot leave it
   --fs-rw           allow the guest to create and write files under --fs DIR
   --max-insns N     stop after N instructions in total (exit status ${EXIT_INSN_LIMIT})
+  --time-limit S    stop after S seconds of host time (default 3600; 0 for none; exit status ${EXIT_INSN_LIMIT})
   --quantum N       mean instructions per scheduling quantum (default 10000)
   --stats           print instructions and modeled cycles per CPU, host time and MIPS to stderr
                     (with --precise also the hazards by class, zero lines included)
@@ -78,6 +81,7 @@ export const RUN_FLAGS: Record<string, { value: boolean }> = {
   fs: { value: true },
   "fs-rw": { value: false },
   "max-insns": { value: true },
+  "time-limit": { value: true },
   quantum: { value: true },
   stats: { value: false },
   "stats-json": { value: true },
@@ -128,6 +132,7 @@ export function prepareRun(
   const seed = opt("seed", 0, 0xffffffff, 1);
   const maxInsns = opt("max-insns", 1, Number.MAX_SAFE_INTEGER, 0);
   const quantum = opt("quantum", 2, 1e9, 10_000);
+  const timeLimit = opt("time-limit", 0, 1e7, DEFAULT_TIME_LIMIT_S);
   const precise = flags.has("precise");
   if (!precise && (flags.has("fetch-block") || flags.has("prefetch") || flags.has("strict")))
     throw new UsageError(`xmc ${command}: --fetch-block, --prefetch and --strict need --precise`);
@@ -177,6 +182,7 @@ export function prepareRun(
       seed,
       quantum,
       ...(maxInsns > 0 ? { maxInstructions: maxInsns } : {}),
+      ...(timeLimit > 0 ? { timeLimitMs: timeLimit * 1000 } : {}),
       ...(fsRoot ? { fsRoot, fsWritable: fsRw } : {}),
       exePath,
       ...io,
@@ -225,7 +231,7 @@ export function runCommand(argv: string[]): number {
       }
     }
   }
-  if (status.instructionLimit) return EXIT_INSN_LIMIT;
+  if (status.instructionLimit || status.timeLimit) return EXIT_INSN_LIMIT;
   if (status.deadlock) return EXIT_DEADLOCK;
   if (status.signal) return 128 + status.signal;
   return status.code;

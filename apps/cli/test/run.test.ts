@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireTools } from "@xmc/tooling/test-tools";
 import { describe, expect, test } from "vitest";
 
 const xmc = join(import.meta.dirname, "../dist/xmc.js");
@@ -162,4 +163,24 @@ describe("xmc run options", () => {
     const h = spawnSync("node", [xmc, "--help"], { encoding: "utf8" });
     expect(h.stdout).toMatch(/run +run a static/);
   });
+});
+
+describe("xmc run --time-limit", () => {
+  test.skipIf(!requireTools("as", "ld"))(
+    "a guest that spins forever stops at the host time limit (exit 124)",
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), "xmc-spin-"));
+      writeFileSync(join(dir, "spin.s"), ".globl _start\n_start: jmp _start\n");
+      spawnSync("as", ["-o", join(dir, "spin.o"), join(dir, "spin.s")]);
+      spawnSync("ld", ["-static", "-o", join(dir, "spin"), join(dir, "spin.o")]);
+      const r = xrun("--time-limit", "1", join(dir, "spin"));
+      expect(status(r)).toBe(124);
+      expect(r.stderr).toMatch(
+        /^xmc: stopped after \d+ instructions and 1\.0 s of host time \(the time limit\)\n$/,
+      );
+      const bad = xrun("--time-limit", "-1", join(dir, "spin"));
+      expect(status(bad)).toBe(2);
+      expect(bad.stderr).toBe('xmc run: --time-limit must be an integer from 0 to 10000000, not "-1"\n');
+    },
+  );
 });

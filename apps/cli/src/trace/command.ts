@@ -70,9 +70,11 @@ export function formatSummary(r: TraceResult, program: string): string {
     ? `was killed by signal ${r.exit.signal}`
     : r.exit.instructionLimit
       ? "stopped at the instruction limit"
-      : r.exit.deadlock
-        ? "deadlocked"
-        : `exited with status ${r.exit.code}`;
+      : r.exit.timeLimit
+        ? "stopped at the time limit"
+        : r.exit.deadlock
+          ? "deadlocked"
+          : `exited with status ${r.exit.code}`;
   lines.push(
     `xmc trace: ${program} ${how}: ${r.instructions.toLocaleString("en-US")} instructions, ${r.cycles.toLocaleString("en-US")} modeled cycles on ${r.cpus} CPUs (profile default)`,
   );
@@ -195,7 +197,7 @@ export function traceCommand(argv: string[], out: (s: string) => void): number {
   if (r.exit.report) process.stderr.write(`${r.exit.report}\n`);
   if (flags.has("json")) out(`${JSON.stringify(summaryJson(r, prepared.program))}\n`);
   else out(formatSummary(r, prepared.program));
-  if (r.exit.instructionLimit) return EXIT_INSN_LIMIT;
+  if (r.exit.instructionLimit || r.exit.timeLimit) return EXIT_INSN_LIMIT;
   if (r.exit.deadlock) return EXIT_DEADLOCK;
   if (r.exit.signal) return 128 + r.exit.signal;
   return r.exit.code;

@@ -101,7 +101,14 @@ export interface PatchSummary {
 
 /** What a traced run gives. */
 export interface TraceResult {
-  exit: { code: number; signal: number; instructionLimit: boolean; deadlock: boolean; report?: string };
+  exit: {
+    code: number;
+    signal: number;
+    instructionLimit: boolean;
+    timeLimit: boolean;
+    deadlock: boolean;
+    report?: string;
+  };
   cpus: number;
   instructions: number;
   /** The run's span: the largest CPU time. */
@@ -537,6 +544,7 @@ export function runTrace(run: PreparedRun, opts: TraceOptions): TraceResult {
       code: status.code,
       signal: status.signal,
       instructionLimit: status.instructionLimit ?? false,
+      timeLimit: status.timeLimit ?? false,
       deadlock: status.deadlock ?? false,
       ...(status.report ? { report: status.report } : {}),
     },

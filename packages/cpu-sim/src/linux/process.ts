@@ -56,6 +56,8 @@ export interface ExitStatus {
   report?: string;
   /** True when the run stopped at the instruction limit. */
   instructionLimit?: boolean;
+  /** True when the run stopped at the host time limit (`timeLimitMs`). */
+  timeLimit?: boolean;
   /** True when every thread was blocked forever. */
   deadlock?: boolean;
 }
@@ -89,6 +91,12 @@ export interface ProcessOptions {
   exePath?: string;
   /** Called every few million instructions with the total so far (progress reports). */
   onProgress?: (instructions: number) => void;
+  /**
+   * Stop the run after this much host (wall) time, in milliseconds, checked every few million
+   * instructions (default: no limit; the CLI sets one). A guest that spins forever is then
+   * bounded even without an instruction limit.
+   */
+  timeLimitMs?: number;
   /** Where xmc's own messages (unknown syscalls) go (default: the guest's stderr sink). */
   diagnostics?: (line: string) => void;
 }
@@ -238,8 +246,21 @@ export class LinuxProcess implements SchedulerHost {
 
   /** Progress reports to `opts.onProgress` (absent when there is none: the scheduler skips them). */
   get progress(): ((total: number) => void) | undefined {
-    return this.opts.onProgress;
+    const { onProgress, timeLimitMs } = this.opts;
+    if (timeLimitMs === undefined) return onProgress;
+    const deadline = (this.startedAt ??= performance.now()) + timeLimitMs;
+    return (total) => {
+      onProgress?.(total);
+      if (performance.now() > deadline && this.exit === undefined)
+        this.exit = {
+          code: 0,
+          signal: 0,
+          timeLimit: true,
+          report: `xmc: stopped after ${total} instructions and ${(timeLimitMs / 1000).toFixed(1)} s of host time (the time limit)`,
+        };
+    };
   }
+  private startedAt: number | undefined;
 
   limitReached(total: number): void {
     this.exit = {

@@ -310,6 +310,24 @@ describe("limits are always enforced", () => {
     },
   );
 
+  test("host time: an endless loop without an instruction limit stops at timeLimitMs", () => {
+    const m = new Machine({ cpus: 2 });
+    const p = new LinuxProcess(m, spin, {
+      argv: ["spin"],
+      stdout: () => {},
+      stderr: () => {},
+      timeLimitMs: 300,
+    });
+    const t0 = performance.now();
+    const exit = p.run();
+    const ms = performance.now() - t0;
+    expect(exit.timeLimit).toBe(true);
+    expect(exit.report).toMatch(/stopped after \d+ instructions and 0\.3 s of host time \(the time limit\)/);
+    // Checked every few million instructions: it stops soon after the limit, never before.
+    expect(ms).toBeGreaterThanOrEqual(300);
+    expect(m.cpus.reduce((s, c) => s + c.instructions, 0)).toBeGreaterThan(0);
+  });
+
   test("a program that only exits is not stopped", () => {
     const m = new Machine({ cpus: 1 });
     const p = new LinuxProcess(m, tinyElf(Uint8Array.from(exitCode(5))), {
