@@ -99,6 +99,16 @@ describe("xmc trace output agrees: text, JSON lines, CTF (babeltrace2), Chrome J
       .map((l) => Number(/arg1 = (\d+)/.exec(l)![1]));
     expect(btIds.reduce((a, b) => a + b, 0)).toBe(c.request_start![1]);
     expect(existsSync(join(d1, "report.html"))).toBe(true);
+    // xmc report rebuilds the same report from the directory: one lane per CPU (the patching
+    // agent's stream is not a lane), one mark per probe event.
+    const first = readFileSync(join(d1, "report.html"), "utf8");
+    const rep = spawnSync("node", [xmc, "report", d1], { encoding: "utf8" });
+    expect(rep.status).toBe(0);
+    const again = readFileSync(join(d1, "report.html"), "utf8");
+    for (const html of [first, again]) {
+      expect(html.match(/<g class="lane" data-cpu="\d+"/g)).toHaveLength(4);
+      expect(html.match(/data-event=/g)).toHaveLength(expected);
+    }
   });
 });
 
