@@ -1,15 +1,20 @@
 /**
  * The decoded-instruction cache: guest address → {@link Uop}. Correct under self-modifying
- * code: every page holding cached instructions is marked in memory, and a write to such a page
- * drops that page's entries (and bumps the generation that guards the straight-line successor
- * links between uops).
+ * code: every page holding cached instructions is marked in memory (writes to it take the slow
+ * path), and a write drops exactly the cached instructions and blocks with bytes on the 64-byte
+ * lines it touches (and bumps the generation that guards the successor links between uops and
+ * ends a running block). A store to a code page's other lines (data next to code) drops nothing.
  * @module
  */
 import { DECODE_ERROR_TEXT, DecodeError, decode, formatAtt, formName, Instruction } from "@xmc/x86-decode";
 import { CpuException, Vec } from "./errors.ts";
+import type { Block } from "./exec/block.ts";
 import { BLOCK_THRESHOLD, JIT_THRESHOLD } from "./exec/block.ts";
 import { GuestFault, type Memory, PAGE_SIZE } from "./memory.ts";
 import { type Handler, Uop } from "./uop.ts";
+
+/** Invalidation granularity in bytes (a cache line). */
+export const LINE = 64;
 
 /** Chooses the handler for a decoded form (by its name) and the modeled cost. */
 export interface HandlerTable {
@@ -35,7 +40,10 @@ function unimplemented(name: string): Handler {
 /** Decoded-instruction cache of one address space. */
 export class CodeCache {
   private readonly map = new Map<number, Uop>();
-  private readonly byPage = new Map<number, number[]>();
+  /** Per 64-byte line: the uops with bytes on it (entries of dropped uops may linger: checked by identity). */
+  private readonly byLine = new Map<number, Uop[]>();
+  /** Per line: the blocks with an instruction on it. */
+  private readonly blocksByLine = new Map<number, Block[]>();
   /** Bumped whenever cached code is invalidated. */
   gen = 1;
   /**
@@ -48,11 +56,18 @@ export class CodeCache {
    * 0: never. Later blocks need more (`jitNext`).
    */
   jitThreshold: number = JIT_THRESHOLD;
+  /**
+   * Fast mode: a hot block's generated function is a translation with the semantics inline
+   * (exec/translate.ts) instead of calls to its handlers (exec/block.ts `compileBlock`).
+   */
+  translate = false;
   /** The current threshold for a generated function, and the number generated. */
   jitNext: number = JIT_THRESHOLD;
   jitted = 0;
   /** Decodes performed (cache misses). */
   misses = 0;
+  /** Writes that dropped cached code (each bumps `gen`). */
+  invalidations = 0;
   private readonly buf = new Uint8Array(16);
   private readonly insn = new Instruction();
   private readonly mem: Memory;
@@ -62,7 +77,7 @@ export class CodeCache {
   constructor(mem: Memory, table: HandlerTable) {
     this.mem = mem;
     this.table = table;
-    mem.onCodeWrite = (page) => this.invalidatePage(page);
+    mem.onCodeWrite = (addr, len) => this.invalidate(addr, len);
   }
 
   /** The uop at `ip`, decoding it on a miss. Throws GuestFault (exec) when `ip` is not executable. */
@@ -111,55 +126,82 @@ export class CodeCache {
       }
     }
     this.map.set(ip, u);
-    const first = Math.floor(ip / PAGE_SIZE);
-    const last = Math.floor((ip + Math.max(u.len, 1) - 1) / PAGE_SIZE);
-    for (let p = first; p <= last; p++) {
-      let list = this.byPage.get(p);
-      if (!list) {
-        list = [];
-        this.byPage.set(p, list);
-      }
-      list.push(ip);
-      this.mem.markCode(p, 1);
+    const end = ip + Math.max(u.len, 1) - 1;
+    for (let l = Math.floor(ip / LINE); l <= Math.floor(end / LINE); l++) {
+      const list = this.byLine.get(l);
+      if (list) list.push(u);
+      else this.byLine.set(l, [u]);
     }
+    for (let p = Math.floor(ip / PAGE_SIZE); p <= Math.floor(end / PAGE_SIZE); p++) this.mem.markCode(p, 1);
     return u;
+  }
+
+  /** Register block `b` on the lines of its instructions (a write to one of them drops it). */
+  addBlock(b: Block): void {
+    let last = -1;
+    for (const x of b.uops) {
+      const end = Math.floor((x.ip + Math.max(x.len, 1) - 1) / LINE);
+      for (let l = Math.floor(x.ip / LINE); l <= end; l++) {
+        if (l === last) continue;
+        last = l;
+        const list = this.blocksByLine.get(l);
+        if (list) {
+          if (!list.includes(b)) list.push(b);
+        } else this.blocksByLine.set(l, [b]);
+      }
+    }
+  }
+
+  /** Drop uop `u` (when it is still the cached one). */
+  private drop(u: Uop): boolean {
+    if (this.map.get(u.ip) !== u) return false;
+    this.map.delete(u.ip);
+    u.blk = null;
+    const end = u.ip + Math.max(u.len, 1) - 1;
+    for (let p = Math.floor(u.ip / PAGE_SIZE); p <= Math.floor(end / PAGE_SIZE); p++)
+      this.mem.markCode(p, -1);
+    return true;
+  }
+
+  /**
+   * A write to [addr, addr+len) (guest store, host write, unmap): drop the cached instructions
+   * and blocks with bytes on the lines it touches.
+   */
+  invalidate(addr: number, len: number): void {
+    let hit = false;
+    const last = Math.floor((addr + Math.max(len, 1) - 1) / LINE);
+    for (let l = Math.floor(addr / LINE); l <= last; l++) {
+      const list = this.byLine.get(l);
+      if (list !== undefined) {
+        this.byLine.delete(l);
+        for (const u of list) if (this.drop(u)) hit = true;
+      }
+      const blocks = this.blocksByLine.get(l);
+      if (blocks !== undefined) {
+        this.blocksByLine.delete(l);
+        for (const b of blocks) {
+          const h = b.uops[0]!;
+          if (h.blk === b) h.blk = null;
+        }
+        hit = true;
+      }
+    }
+    if (hit) {
+      this.gen++;
+      this.invalidations++;
+    }
   }
 
   /** Drop every cached instruction that has bytes on `page`. */
   invalidatePage(page: number): void {
-    const list = this.byPage.get(page);
-    if (!list) return;
-    this.byPage.delete(page);
-    this.mem.markCode(page, -list.length);
-    for (const ip of list) {
-      const u = this.map.get(ip);
-      if (!u) continue;
-      this.map.delete(ip);
-      u.blk = null;
-      // An instruction spanning two pages is registered on both: release the other one too.
-      const p2 = Math.floor((ip + u.len - 1) / PAGE_SIZE);
-      const p1 = Math.floor(ip / PAGE_SIZE);
-      const other = p1 === page ? p2 : p1;
-      if (other !== page) {
-        const l2 = this.byPage.get(other);
-        if (l2) {
-          const i = l2.indexOf(ip);
-          if (i >= 0) {
-            l2.splice(i, 1);
-            this.mem.markCode(other, -1);
-          }
-        }
-      }
-    }
-    this.gen++;
+    this.invalidate(page * PAGE_SIZE, PAGE_SIZE);
   }
 
   /** Drop everything (e.g. exec). */
   clear(): void {
-    for (const p of this.byPage.keys()) this.mem.markCode(p, -(this.byPage.get(p)?.length ?? 0));
-    for (const u of this.map.values()) u.blk = null;
-    this.map.clear();
-    this.byPage.clear();
+    for (const u of [...this.map.values()]) this.drop(u);
+    this.byLine.clear();
+    this.blocksByLine.clear();
     this.gen++;
   }
 

@@ -35,6 +35,13 @@ export interface MachineOptions {
   /** Cost profile (default {@link DEFAULT_PROFILE}). */
   profile?: CostProfile;
   /**
+   * Execution engine of the ordinary (non-precise) mode: `"fast"` (default) translates hot
+   * blocks into JavaScript with the instruction semantics inline (exec/translate.ts);
+   * `"interp"` runs them through the handlers (exec/block.ts). Architectural results,
+   * instruction counts and modeled cycles are identical. Ignored in precise mode.
+   */
+  mode?: "fast" | "interp";
+  /**
    * Precise mode (XMC-MODEL.md): fetch through per-CPU fetch units of `fetchBlock` bytes with a
    * `prefetch`-block queue, and check every instruction for hazards (`strict`: also
    * `unsynchronized`). Omit for the ordinary (fast) mode.
@@ -88,12 +95,26 @@ export class EventLog {
   }
 }
 
+/** Instructions a block runs before fast mode translates it (the threshold doubles as in block.ts). */
+export const FAST_JIT_THRESHOLD = 20_000;
+
+/**
+ * The default engine: `XMC_SIM_MODE` (`fast` or `interp`) when set in the environment (the test
+ * suite runs in both), else fast.
+ */
+function defaultMode(): "fast" | "interp" {
+  const env = typeof process !== "undefined" ? process.env.XMC_SIM_MODE : undefined;
+  return env === "interp" ? "interp" : "fast";
+}
+
 /** Memory, vCPUs and the code cache. */
 export class Machine {
   readonly mem: Memory;
   readonly cpus: Cpu[];
   readonly cache: CodeCacheT;
   readonly profile: CostProfile;
+  /** The engine of the ordinary mode (see {@link MachineOptions.mode}). */
+  readonly mode: "fast" | "interp";
   /** Scheduling events of the OS layer (determinism checks). */
   readonly events: EventLog = new EventLog();
   /** The privileged side: trap handlers, host calls, IPIs, the patching agent. */
@@ -114,6 +135,12 @@ export class Machine {
       cost: (u, name) => classify(u, name, profile),
       specialize,
     });
+    this.mode = opts.mode ?? defaultMode();
+    if (this.mode === "fast") {
+      this.cache.translate = true;
+      this.cache.jitThreshold = FAST_JIT_THRESHOLD;
+      this.cache.jitNext = FAST_JIT_THRESHOLD;
+    }
     this.hostSide = new HostSide(n);
     this.cpus = [];
     for (let i = 0; i < n; i++) {

@@ -66,8 +66,11 @@ export class Memory {
   mapped = 0;
   /** Maximum bytes that may be mapped. */
   readonly limit: number;
-  /** Called with the page index when a write hits a page holding cached code. */
-  onCodeWrite: (page: number) => void = () => {};
+  /**
+   * Called with the address and length of a write to a page holding cached code (before the
+   * bytes change; an unmapped page reports the whole page).
+   */
+  onCodeWrite: (addr: number, len: number) => void = () => {};
 
   // Direct-mapped TLBs indexed by bits 12-19 of the address: tag = the page's base address (NaN
   // empty: it equals no address), entry = the page's DataView. Offsets and TLB indices come from
@@ -126,7 +129,7 @@ export class Memory {
   private dropPage(p: number): void {
     const pg = this.pages.get(p);
     if (pg) {
-      if (pg.code) this.onCodeWrite(p);
+      if (pg.code) this.onCodeWrite(p * PAGE_SIZE, PAGE_SIZE);
       this.pages.delete(p);
       this.mapped -= PAGE_SIZE;
     }
@@ -186,13 +189,16 @@ export class Memory {
     return this.readPage(addr, false).view;
   }
 
-  /** The page of a guest write (slow path: invalidates cached code, fills the write TLB). */
-  private writePage(addr: number): Page {
+  /**
+   * The page of a guest write of `len` bytes (slow path: invalidates cached code on the bytes
+   * written, fills the write TLB when the page holds none).
+   */
+  private writePage(addr: number, len = 1): Page {
     const p = Math.floor(addr / PAGE_SHIFT_DIV);
     const pg = this.pages.get(p);
     if (!pg) throw new GuestFault(addr, "write", false);
     if (!(pg.perm & Perm.W)) throw new GuestFault(addr, "write", true);
-    if (pg.code) this.onCodeWrite(p);
+    if (pg.code) this.onCodeWrite(addr, len);
     else {
       const i = p & (TLB_SIZE - 1);
       this.wTag[i] = p * PAGE_SIZE;
@@ -269,7 +275,7 @@ export class Memory {
     else this.write16slow(addr, o, v);
   }
   private write16slow(addr: number, o: number, v: number): void {
-    if (o <= PAGE_SIZE - 2) this.writePage(addr).view.setUint16(o, v & 0xffff, true);
+    if (o <= PAGE_SIZE - 2) this.writePage(addr, 2).view.setUint16(o, v & 0xffff, true);
     else {
       this.writePage(addr);
       this.writePage(addr + 1);
@@ -285,7 +291,7 @@ export class Memory {
     else this.write32slow(addr, o, v);
   }
   private write32slow(addr: number, o: number, v: number): void {
-    if (o <= PAGE_SIZE - 4) this.writePage(addr).view.setInt32(o, v | 0, true);
+    if (o <= PAGE_SIZE - 4) this.writePage(addr, 4).view.setInt32(o, v | 0, true);
     else {
       // Check both pages before writing anything (a faulting store writes nothing).
       this.writePage(addr);
@@ -305,7 +311,7 @@ export class Memory {
   }
   private write64slow(addr: number, o: number, lo: number, hi: number): void {
     if (o <= PAGE_SIZE - 8) {
-      const v = this.writePage(addr).view;
+      const v = this.writePage(addr, 8).view;
       v.setInt32(o, lo | 0, true);
       v.setInt32(o + 4, hi | 0, true);
     } else {
@@ -361,9 +367,9 @@ export class Memory {
       const p = Math.floor(a / PAGE_SHIFT_DIV);
       const pg = this.pages.get(p);
       if (!pg) throw new GuestFault(a, "write", false);
-      if (pg.code) this.onCodeWrite(p);
       const o = a % PAGE_SIZE;
       const take = Math.min(data.length - done, PAGE_SIZE - o);
+      if (pg.code) this.onCodeWrite(a, take);
       pg.bytes.set(data.subarray(done, done + take), o);
       done += take;
     }

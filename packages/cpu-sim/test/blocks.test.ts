@@ -20,9 +20,18 @@ interface Outcome {
   blocks: number;
 }
 
-/** Dispatch modes: single-step only, blocks in tier 1 only, blocks in tier 2 at once. */
-type Mode = "off" | "tier1" | "tier2";
-const MODES: Mode[] = ["off", "tier1", "tier2"];
+/**
+ * Dispatch modes: single-step only, blocks in tier 1 only, blocks in tier 2 at once (generated
+ * handler calls), and fast mode's translation at once.
+ */
+type Mode = "off" | "tier1" | "tier2" | "fast";
+const MODES: Mode[] = ["off", "tier1", "tier2", "fast"];
+
+function machine(mode: Mode): Machine {
+  const m = new Machine({ cpus: 1, mode: mode === "fast" ? "fast" : "interp" });
+  setMode(m, mode);
+  return m;
+}
 
 function setMode(m: Machine, mode: Mode): void {
   if (mode === "off") m.cache.blockThreshold = 0;
@@ -36,8 +45,7 @@ function setMode(m: Machine, mode: Mode): void {
 
 /** Run raw code at 0x400000 (data page RW at 0x401000) in quanta of `quantum` instructions. */
 function runCode(code: number[], mode: Mode, quantum: number, total: number): Outcome {
-  const m = new Machine({ cpus: 1 });
-  setMode(m, mode);
+  const m = machine(mode);
   m.mem.map(0x400000, 0x1000, Perm.RWX);
   m.mem.map(0x401000, 0x1000, Perm.RW);
   m.mem.writeBytes(0x400000, Uint8Array.from(code));
@@ -155,10 +163,9 @@ describe("block dispatch", () => {
 
   test("fixture programs: same output, instructions and cycles in every dispatch mode", () => {
     const bin = join(import.meta.dirname, "fixtures/bin");
-    for (const name of ["intwork", "qsortstr", "printffp", "setjmp", "signals", "jit"]) {
+    for (const name of ["intwork", "qsortstr", "printffp", "setjmp", "signals", "jit", "smc"]) {
       const results = MODES.map((mode) => {
-        const m = new Machine({ cpus: 1 });
-        setMode(m, mode);
+        const m = machine(mode);
         let out = "";
         const p = new LinuxProcess(m, readFileSync(join(bin, name)), {
           argv: [name],
@@ -173,6 +180,7 @@ describe("block dispatch", () => {
       });
       expect(results[1], `${name} tier1`).toEqual(results[0]);
       expect(results[2], `${name} tier2`).toEqual(results[0]);
+      expect(results[3], `${name} fast`).toEqual(results[0]);
     }
   });
 });

@@ -17,8 +17,8 @@
  * the code cache's generation (a store into cached code ends the block there: the next
  * instruction is decoded again). A block that ends with a jump to its head (an inner loop)
  * iterates while the budget allows. A fault leaves the faulting instruction's index in
- * `c.blockFault` and the instructions of earlier iterations in `c.blockDone`. Blocks never span
- * a page, so dropping a page's uops drops its blocks.
+ * `c.blockFault` and the instructions of earlier iterations in `c.blockDone`. A block is
+ * registered on the 64-byte lines of its instructions: a write to one of them drops it.
  * @module
  */
 import { formName } from "@xmc/x86-decode";
@@ -159,7 +159,10 @@ export function buildBlock(head: Uop, cache: CodeCache): Block | null {
     if (expect[k]! >= 0) flags[k]! |= 4;
   }
   const loops = uops[last]!.target === head.ip && ENDS.has(formName(uops[last]!.form));
-  return { uops, len, head: head.ip, loops, flags, expect, heat: 0, run: null };
+  const b: Block = { uops, len, head: head.ip, loops, flags, expect, heat: 0, run: null };
+  // A write to any line of the block's instructions drops it (cache.ts).
+  cache.addBlock(b);
+  return b;
 }
 
 /** Tier 1: run block `b` (see {@link Block.run}). */

@@ -10,6 +10,7 @@ import type { Cpu } from "../cpu.ts";
 import { CpuException, Vec } from "../errors.ts";
 import type { Uop } from "../uop.ts";
 import { type Block, buildBlock, compileBlock, JIT_DOUBLING, runBlock } from "./block.ts";
+import { translateBlock } from "./translate.ts";
 
 /** Why {@link runCpu} returned. */
 export enum Stop {
@@ -47,7 +48,8 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
         else {
           k = runBlock(c, cache, b, budget - n);
           if ((b.heat += k) >= cache.jitNext && cache.jitThreshold > 0) {
-            compileBlock(b);
+            if (cache.translate) translateBlock(b);
+            else compileBlock(b);
             cache.jitted++;
             // Each compilation costs V8 milliseconds: the more blocks already have functions, the
             // hotter the next one must be (the threshold doubles every JIT_DOUBLING blocks).

@@ -6,7 +6,9 @@
  * @module
  */
 import { formName } from "@xmc/x86-decode";
-import { CpuException, GuestFault, Machine, Perm, runCpu, Stop, Vec } from "../../src/index.ts";
+import type { Block } from "../../src/exec/block.ts";
+import { translateBlock } from "../../src/exec/translate.ts";
+import { CpuException, GuestFault, Machine, Perm, runCpu, Stop, type Uop, Vec } from "../../src/index.ts";
 import {
   CASE_HEAD,
   CODE_ADDR,
@@ -89,8 +91,9 @@ export function replay(
   labels: readonly string[],
   results: Uint8Array,
   maxFailures = 40,
+  mode: "fast" | "interp" = "interp",
 ): ReplayReport {
-  const m = new Machine({ cpus: 1 });
+  const m = new Machine({ cpus: 1, mode });
   m.mem.map(DATA_ADDR, DATA_SIZE, Perm.RW);
   m.mem.map(CODE_ADDR, 4096, Perm.RX);
   const c = m.cpus[0]!;
@@ -138,8 +141,10 @@ export function replay(
     c.rip = CODE_ADDR;
     let form = "(undecodable)";
     let text = "";
+    let first: Uop | undefined;
     try {
       const u = m.cache.lookup(CODE_ADDR);
+      first = u;
       form = formName(u.form);
       text = u.text;
       if (u.len !== codeLen) form = `${form}(length ${u.len} != ${codeLen})`;
@@ -148,7 +153,29 @@ export function replay(
     }
     let status = Status.Ok;
     const end = CODE_ADDR + codeLen;
-    for (let k = 0; k < 10000 && c.rip !== end; k++) {
+    // Fast mode: the first instruction runs as a translated one-instruction block (exec/translate.ts).
+    if (mode === "fast" && first !== undefined) {
+      const b: Block = {
+        uops: [first],
+        len: 1,
+        head: first.ip,
+        loops: false,
+        flags: Uint8Array.of(1),
+        expect: [-1],
+        heat: 0,
+        run: null,
+      };
+      translateBlock(b);
+      try {
+        b.run!(c, m.cache, m.cache.gen, 1);
+        c.instructions++;
+      } catch (e) {
+        c.rip = first.ip;
+        c.fault = e;
+        status = simStatus(e);
+      }
+    }
+    for (let k = 0; k < 10000 && c.rip !== end && status === Status.Ok; k++) {
       if (runCpu(c, m.cache, 1) === Stop.Fault) {
         status = simStatus(c.fault);
         break;

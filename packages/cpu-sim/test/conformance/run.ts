@@ -28,6 +28,7 @@ export function runConformance(
   total: number,
   exe: string,
   filter?: string,
+  mode: "fast" | "interp" = "interp",
 ): ReplayReport & { nativeMs: number; simMs: number; genMs: number } {
   const t0 = performance.now();
   const { writer } = generate(seed, total, filter);
@@ -42,6 +43,8 @@ export function runConformance(
     writer.undef,
     writer.labels,
     new Uint8Array(r.stdout.buffer, r.stdout.byteOffset, r.stdout.byteLength),
+    40,
+    mode,
   );
   const t3 = performance.now();
   return { ...rep, genMs: t1 - t0, nativeMs: t2 - t1, simMs: t3 - t2 };

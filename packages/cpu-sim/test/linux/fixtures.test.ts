@@ -22,6 +22,7 @@ const SIMPLE = [
   "threads",
   "threads-glibc",
   "jit",
+  "smc",
   "signals",
   "syscalls",
 ];
