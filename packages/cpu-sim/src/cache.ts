@@ -42,6 +42,9 @@ export class CodeCache {
   private readonly map = new Map<number, Uop>();
   /** Per 64-byte line: the uops with bytes on it (entries of dropped uops may linger: checked by identity). */
   private readonly byLine = new Map<number, Uop[]>();
+  /** The list of the line last registered on (-1: none), while it is in `byLine`. */
+  private lastLine = -1;
+  private lastList: Uop[] = [];
   /** Per line: the blocks with an instruction on it. */
   private readonly blocksByLine = new Map<number, Block[]>();
   /** Bumped whenever cached code is invalidated. */
@@ -68,6 +71,13 @@ export class CodeCache {
   misses = 0;
   /** Writes that dropped cached code (each bumps `gen`). */
   invalidations = 0;
+  /** Misses answered by reviving a dropped uop whose bytes had not changed. */
+  revived = 0;
+  /**
+   * Uops dropped by writes, by address: a rewrite usually changes one instruction of a line, and
+   * the others come back without decoding when their bytes are the same (bounded; cleared when full).
+   */
+  private readonly dropped = new Map<number, Uop>();
   private readonly buf = new Uint8Array(16);
   private readonly insn = new Instruction();
   private readonly mem: Memory;
@@ -82,10 +92,17 @@ export class CodeCache {
 
   /** The uop at `ip`, decoding it on a miss. Throws GuestFault (exec) when `ip` is not executable. */
   lookup(ip: number): Uop {
-    const u = this.map.get(ip);
-    if (u !== undefined) return u;
-    return this.fill(ip);
+    // A direct-mapped front of the map (addresses above 2^31 are slow Map keys): an entry is
+    // good while its uop is live (dropped uops are never live again unless revived at the same
+    // address, where they are the cached uop again).
+    const i = ip & 1023;
+    const f = this.front[i];
+    if (f !== undefined && f.ip === ip && f.live) return f;
+    const u = this.map.get(ip) ?? this.fill(ip);
+    this.front[i] = u;
+    return u;
   }
+  private readonly front: (Uop | undefined)[] = new Array(1024).fill(undefined);
 
   /** The cached uop at `ip`, if any (never decodes). */
   peek(ip: number): Uop | undefined {
@@ -95,6 +112,27 @@ export class CodeCache {
   private fill(ip: number): Uop {
     this.misses++;
     const n = this.mem.fetch(ip, this.buf, 15);
+    const old = this.dropped.get(ip);
+    if (old !== undefined && old.len <= n) {
+      const b = old.bytes;
+      let same = true;
+      for (let i = 0; i < b.length; i++)
+        if (b[i] !== this.buf[i]) {
+          same = false;
+          break;
+        }
+      this.dropped.delete(ip);
+      if (same) {
+        // The same bytes at the same address decode to the same uop: start it afresh.
+        old.live = true;
+        old.nextU = null;
+        old.takenU = null;
+        old.takenIp = -1;
+        old.heat = 0;
+        this.revived++;
+        return this.enter(old);
+      }
+    }
     const insn = this.insn;
     const len = decode(this.buf.subarray(0, n), 0, ip, 64, insn);
     let u: Uop;
@@ -117,7 +155,6 @@ export class CodeCache {
         this.handlers[form] = h;
       }
       u = new Uop(h, insn);
-      u.text = formatAtt(insn);
       u.cost = this.table.cost(u, name);
       const fast = this.table.specialize?.(u, name);
       if (fast) {
@@ -125,12 +162,28 @@ export class CodeCache {
         u.spec = true;
       }
     }
+    return this.enter(u);
+  }
+
+  /** Cache `u` (decoded or revived) and register it on its lines and pages. */
+  private enter(u: Uop): Uop {
+    const ip = u.ip;
     this.map.set(ip, u);
     const end = ip + Math.max(u.len, 1) - 1;
     for (let l = Math.floor(ip / LINE); l <= Math.floor(end / LINE); l++) {
-      const list = this.byLine.get(l);
+      // Consecutive instructions mostly share a line: remember the last one's list.
+      if (l === this.lastLine) {
+        this.lastList.push(u);
+        continue;
+      }
+      let list = this.byLine.get(l);
       if (list) list.push(u);
-      else this.byLine.set(l, [u]);
+      else {
+        list = [u];
+        this.byLine.set(l, list);
+      }
+      this.lastLine = l;
+      this.lastList = list;
     }
     for (let p = Math.floor(ip / PAGE_SIZE); p <= Math.floor(end / PAGE_SIZE); p++) this.mem.markCode(p, 1);
     return u;
@@ -156,7 +209,10 @@ export class CodeCache {
   private drop(u: Uop): boolean {
     if (this.map.get(u.ip) !== u) return false;
     this.map.delete(u.ip);
+    u.live = false;
     u.blk = null;
+    if (this.dropped.size >= 4096) this.dropped.clear();
+    this.dropped.set(u.ip, u);
     const end = u.ip + Math.max(u.len, 1) - 1;
     for (let p = Math.floor(u.ip / PAGE_SIZE); p <= Math.floor(end / PAGE_SIZE); p++)
       this.mem.markCode(p, -1);
@@ -174,6 +230,7 @@ export class CodeCache {
       const list = this.byLine.get(l);
       if (list !== undefined) {
         this.byLine.delete(l);
+        if (l === this.lastLine) this.lastLine = -1;
         for (const u of list) if (this.drop(u)) hit = true;
       }
       const blocks = this.blocksByLine.get(l);
@@ -182,6 +239,7 @@ export class CodeCache {
         for (const b of blocks) {
           const h = b.uops[0]!;
           if (h.blk === b) h.blk = null;
+          b.dead = true;
         }
         hit = true;
       }
@@ -200,7 +258,9 @@ export class CodeCache {
   /** Drop everything (e.g. exec). */
   clear(): void {
     for (const u of [...this.map.values()]) this.drop(u);
+    this.dropped.clear();
     this.byLine.clear();
+    this.lastLine = -1;
     this.blocksByLine.clear();
     this.gen++;
   }

@@ -25,6 +25,7 @@ import { FetchUnit } from "./precise/fetch.ts";
 import { runPrecise } from "./precise/run-linux.ts";
 import { XorShift } from "./precise/schedule.ts";
 import { TrackedMemory } from "./precise/tracked-memory.ts";
+import { K } from "./uop.ts";
 
 /** Options of a {@link Machine}. */
 export interface MachineOptions {
@@ -130,9 +131,21 @@ export class Machine {
     this.profile = opts.profile ?? DEFAULT_PROFILE;
     this.mem = opts.precise ? new TrackedMemory(opts.memoryLimit) : new Memory(opts.memoryLimit);
     const profile = this.profile;
+    const costs = new Map<number, number>();
     this.cache = new CodeCache(this.mem, {
       handler: (_form, name) => HANDLERS[name],
-      cost: (u, name) => classify(u, name, profile),
+      // The cost depends on the form and these operand facts only: computed once per shape.
+      cost: (u, name) => {
+        const key =
+          ((((u.form * 2 + (u.lock ? 1 : 0)) * 16 + u.k0) * 16 + u.k1) * 2 + (u.k2 === K.Mem ? 1 : 0)) * 2 +
+          (u.osize === 8 ? 1 : 0);
+        let v = costs.get(key);
+        if (v === undefined) {
+          v = classify(u, name, profile);
+          costs.set(key, v);
+        }
+        return v;
+      },
       specialize,
     });
     this.mode = opts.mode ?? defaultMode();

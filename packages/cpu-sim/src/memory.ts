@@ -75,10 +75,20 @@ export class Memory {
   // Direct-mapped TLBs indexed by bits 12-19 of the address: tag = the page's base address (NaN
   // empty: it equals no address), entry = the page's DataView. Offsets and TLB indices come from
   // integer operations (`a & 4095`, `(a >>> 12) & 255`), exact for every address below 2^53.
-  private readonly rTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
-  private readonly rView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
-  private readonly wTag = new Float64Array(TLB_SIZE).fill(Number.NaN);
-  private readonly wView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
+  // Fast mode's translated code reads the TLBs inline (exec/translate.ts): filled in place, never
+  // replaced; an entry is only ever a page that the access kind may touch without the slow path.
+  /** Read TLB tags. */
+  readonly rTag: Float64Array = new Float64Array(TLB_SIZE).fill(Number.NaN);
+  /** Read TLB entries. */
+  readonly rView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
+  /** Write TLB tags (never a page holding cached code). */
+  readonly wTag: Float64Array = new Float64Array(TLB_SIZE).fill(Number.NaN);
+  /** Write TLB entries. */
+  readonly wView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
+
+  /** The page last marked (markCode), reset whenever pages are mapped or unmapped. */
+  private markPage = -1;
+  private markPg: Page | undefined = undefined;
 
   /** High 32 bits of the last 64-bit read ({@link read64}). */
   hi = 0;
@@ -90,6 +100,7 @@ export class Memory {
   private flushTlb(): void {
     this.rTag.fill(Number.NaN);
     this.wTag.fill(Number.NaN);
+    this.markPage = -1;
   }
 
   /** Map [addr, addr+len) with `perm`, zero-filled; existing pages keep their bytes and get the new permission. */
@@ -160,7 +171,15 @@ export class Memory {
 
   /** Mark the page of `addr` as holding cached code (count up) or release it (count down). */
   markCode(page: number, delta: number): void {
-    const pg = this.pages.get(page);
+    // The same page again and again (a code page's instructions): skip the map (a page number
+    // above 2^31 is a boxed key).
+    let pg: Page | undefined;
+    if (page === this.markPage) pg = this.markPg;
+    else {
+      pg = this.pages.get(page);
+      this.markPage = page;
+      this.markPg = pg;
+    }
     if (!pg) return;
     pg.code += delta;
     if (pg.code < 0) pg.code = 0;

@@ -4,7 +4,7 @@
  * decoding. Operands are flattened into small integer fields.
  * @module
  */
-import { type Instruction, OpKind, Prefix, Reg } from "@xmc/x86-decode";
+import { decode, formatAtt, Instruction, OpKind, Prefix, Reg } from "@xmc/x86-decode";
 import type { Cpu } from "./cpu.ts";
 import type { Block } from "./exec/block.ts";
 
@@ -38,6 +38,15 @@ export enum K {
   Other = 11,
   /** YMM/ZMM/mask registers (not implemented by the interpreter; #UD). */
   Wide = 12,
+}
+
+/** A memory operand's base/index register number (-1 none, -2 RIP/EIP or a vector index). */
+function gprNum(reg: number): number {
+  if (reg === Reg.None) return -1;
+  if (reg < 16) return reg;
+  if (reg < 32) return reg - 16;
+  if (reg < 48) return reg - 32;
+  return -2; // RIP/EIP or vector index (VSIB): handled separately
 }
 
 /** One decoded instruction, ready to execute. */
@@ -93,21 +102,31 @@ export class Uop {
   cost = 0;
   /** Cost class index (for statistics). */
   costClass = 0;
-  /** Straight-line successor cache (valid while `gen` equals the cache's generation). */
+  /** Straight-line successor (valid while it is `live`). */
   nextU: Uop | null = null;
-  gen = 0;
-  /** Last control-transfer target and its uop (valid while `takenGen` equals the generation). */
+  /** Last control-transfer target and its uop (valid while the uop is `live`). */
   takenU: Uop | null = null;
   takenIp = -1;
-  takenGen = 0;
   /** True when `fn` is an operand-specialised handler (exec/fast.ts: never reads RIP). */
   spec = false;
   /** The compiled block starting here (exec/block.ts), once this uop is hot. */
   blk: Block | null = null;
   /** Single-step executions counted towards building a block. */
   heat = 0;
-  /** The decoder's text for reports (filled lazily). */
-  text = "";
+  /** False once the cache dropped this uop (a write to its bytes): links to it are stale. */
+  live = true;
+  private textCache: string | undefined = undefined;
+  /** The decoder's AT&T text for reports (decoded from `bytes` when first asked for). */
+  get text(): string {
+    if (this.textCache === undefined) {
+      const insn = new Instruction();
+      this.textCache = decode(this.bytes, 0, this.ip, 64, insn) > 0 ? formatAtt(insn) : "(bad)";
+    }
+    return this.textCache;
+  }
+  set text(v: string) {
+    this.textCache = v;
+  }
   /** Raw bytes (for reports). */
   bytes: Uint8Array;
 
@@ -222,13 +241,6 @@ export class Uop {
       }
     }
     // Memory operand.
-    const gprNum = (reg: number): number => {
-      if (reg === Reg.None) return -1;
-      if (reg < 16) return reg;
-      if (reg < 32) return reg - 16;
-      if (reg < 48) return reg - 32;
-      return -2; // RIP/EIP or vector index (VSIB): handled separately
-    };
     this.mBase = gprNum(insn.memBase);
     this.mIndex = gprNum(insn.memIndex);
     this.mScale = insn.memScale;

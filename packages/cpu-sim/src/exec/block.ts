@@ -47,6 +47,8 @@ export interface Block {
   expect: number[];
   /** Instructions run by tier 1 so far. */
   heat: number;
+  /** Set when a write dropped the block (cache.ts); a translated block checks it after a store. */
+  dead?: boolean;
   /**
    * The generated function (tier 2), or null: executes the block (repeatedly when it loops,
    * while at most `left` instructions) and returns how many instructions completed; the last

@@ -86,26 +86,24 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
         c.instructions += n;
         return Stop.Budget;
       }
+      // Links stay valid while the uop they point to is cached (a write to its bytes drops it).
       const rip = c.rip;
-      const gen = cache.gen;
       if (rip === u.next) {
         const nu: Uop | null = u.nextU;
-        if (nu !== null && u.gen === gen) u = nu;
+        if (nu !== null && nu.live) u = nu;
         else {
           const x = cache.lookup(rip);
           u.nextU = x;
-          u.gen = gen;
           u = x;
         }
       } else {
         // A transfer of control: remember the last target of this instruction.
         const tu: Uop | null = u.takenU;
-        if (tu !== null && u.takenIp === rip && u.takenGen === gen) u = tu;
+        if (tu !== null && u.takenIp === rip && tu.live) u = tu;
         else {
           const x = cache.lookup(rip);
           u.takenU = x;
           u.takenIp = rip;
-          u.takenGen = gen;
           u = x;
         }
       }

@@ -16,8 +16,8 @@
  *   exec/fast.ts do not cover) call their handler, with the state synchronised around the call.
  *
  * The function has exactly the contract of {@link Block.run}: it runs the block (repeatedly when
- * it loops, while the budget `left` allows), ends after an instruction that stored into cached
- * code (`cache.gen !== g`) and at side exits, and on a fault leaves the faulting instruction's
+ * it loops, while the budget `left` allows), ends after an instruction whose store dropped the
+ * block itself (`B.dead`: a store into other cached code only drops that code) and at side exits, and on a fault leaves the faulting instruction's
  * index in `c.blockFault` and earlier iterations' count in `c.blockDone`, with every register,
  * flag and the cycle counter as they were before that instruction (each instruction's memory
  * accesses precede its writes to locals). Guest data never enters the source text: only
@@ -686,6 +686,46 @@ function flagUse(x: Uop, name: string, f: number, last: boolean): number {
   return 1;
 }
 
+let mserial = 0;
+
+/**
+ * The memory accesses of an instruction's code with their TLB hit path written out (memory.ts
+ * `read32` etc.: tag, offset, entry), the method called only on a miss: a block's function is
+ * too large for V8 to inline every accessor call.
+ */
+function inlineMemory(code: string): string {
+  if (process.env.XMC_NOINL) return code;
+  const GET: Record<string, [string, number]> = {
+    "8": ["getUint8(o", 4095],
+    "16": ["getUint16(o", 4094],
+    "32": ["getInt32(o", 4092],
+  };
+  return code
+    .replace(/const (\w+) = m\.read(8|16|32)\((\w+)\)(?=[,;])/g, (_all, v: string, w: string, a: string) => {
+      const o = `o${mserial++}`;
+      const [get, lim] = GET[w]!;
+      return `const ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nconst ${v} = rT[${o}x] === ${a} - ${o} && ${o} <= ${lim} ? rV[${o}x].${get.replace("(o", `(${o}`)}${w === "8" ? "" : ", true"}) : m.read${w}(${a})`;
+    })
+    .replace(
+      /const (\w+) = m\.read64\((\w+)\), (\w+) = m\.hi;/g,
+      (_all, v: string, a: string, vh: string) => {
+        const o = `o${mserial++}`;
+        return `const ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nlet ${v}, ${vh};\nif (rT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = rV[${o}x]; ${vh} = ${o}v.getInt32(${o} + 4, true); ${v} = ${o}v.getInt32(${o}, true); } else { ${v} = m.read64(${a}); ${vh} = m.hi; }`;
+      },
+    )
+    .replace(/m\.write(8|16|32)\((\w+), ([^;]+)\);/g, (_all, w: string, a: string, val: string) => {
+      const o = `o${mserial++}`;
+      const [get, lim] = GET[w]!;
+      const set = get.replace("get", "set").replace("(o", `(${o}`);
+      const v = w === "16" ? `${o}d & 0xffff` : `${o}d`;
+      return `const ${o}d = ${val};\nconst ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= ${lim}) wV[${o}x].${set}, ${v}${w === "8" ? "" : ", true"}); else m.write${w}(${a}, ${o}d);`;
+    })
+    .replace(/m\.write64\((\w+), ([^,]+), ([^;]+)\);/g, (_all, a: string, lo: string, hi: string) => {
+      const o = `o${mserial++}`;
+      return `const ${o}l = ${lo}, ${o}h = ${hi};\nconst ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = wV[${o}x]; ${o}v.setInt32(${o}, ${o}l, true); ${o}v.setInt32(${o} + 4, ${o}h, true); } else m.write64(${a}, ${o}l, ${o}h);`;
+    });
+}
+
 /** Translate block `b` into `b.run` (see {@link Block.run}). */
 export function translateBlock(b: Block): void {
   const gen = new Gen();
@@ -693,6 +733,10 @@ export function translateBlock(b: Block): void {
   const len = b.len;
   gen.fstate = b.loops ? DYN : CLEAN;
   gen.bind("fl", flushLazy);
+  // After an instruction that may store: end when the store dropped this block (its own code);
+  // a store into other cached code drops that code and lets this block go on.
+  gen.bind("B", b);
+  b.dead = false;
   // A producer whose flags the next producer overwrites before anything may observe them sets none.
   const use = uops.map((x, k) => flagUse(x, formName(x.form), b.flags[k]!, k === len - 1));
   const dead = use.map((u, k) => {
@@ -729,7 +773,7 @@ export function translateBlock(b: Block): void {
         const NHI = Math.floor(x.next / TWO32) | 0;
         body += `i = ${k};\n${push(gen, `${NLO}`, `${NHI}`)}\n${cost}\n`;
         if (last) body += `rip = ${x.target};\n`;
-        else if (f & 2) body += `if (cache.gen !== g) ${gen.exit(`n + ${k + 1}`, `${x.target}`)}\n`;
+        else if (f & 2) body += `if (B.dead) ${gen.exit(`n + ${k + 1}`, `${x.target}`)}\n`;
         continue;
       }
       const cc = CC[mn.slice(1)]!;
@@ -749,12 +793,14 @@ export function translateBlock(b: Block): void {
       continue;
     }
     gen.dead = dead[k]!;
-    const code = inline(gen, x, k, name);
+    const raw = inline(gen, x, k, name);
+    const code = raw === undefined ? raw : inlineMemory(raw);
     gen.dead = false;
     if (code !== undefined) {
-      body += `i = ${k};\n${code}\n${cost}\n`;
+      // Only an instruction that touches memory may throw (the catch reports `i`).
+      body += `${/\bm\.|\bea\(/.test(code) ? `i = ${k};\n` : ""}${code}\n${cost}\n`;
       if (last) body += `rip = ${x.next};\n`;
-      else if (f & 2) body += `if (cache.gen !== g) ${gen.exit(`n + ${k + 1}`, `${x.next}`)}\n`;
+      else if (f & 2) body += `if (B.dead) ${gen.exit(`n + ${k + 1}`, `${x.next}`)}\n`;
       continue;
     }
     // A handler call: the state in the Cpu around it.
@@ -763,7 +809,7 @@ export function translateBlock(b: Block): void {
     body += `i = ${k};\n${gen.SYNC} ${gen.flushFlags()} c.cycles = cy; c.rip = ${x.next}; sy = 1;\n${fn}(c, ${u});\nsy = 0; cy = c.cycles; ${gen.LOAD}\n${cost}\n`;
     if (last) body += "rip = c.rip;\n";
     else {
-      if (f & 2) body += `if (cache.gen !== g) ${gen.exit(`n + ${k + 1}`, "c.rip")}\n`;
+      if (f & 2) body += `if (B.dead) ${gen.exit(`n + ${k + 1}`, "c.rip")}\n`;
       if (f & 4) body += `if (c.rip !== ${b.expect[k]}) ${gen.exit(`n + ${k + 1}`, "c.rip")}\n`;
     }
   }
@@ -779,7 +825,7 @@ export function translateBlock(b: Block): void {
     ? `n += ${len};\nif (rip !== ${b.head} || n + ${len} > left) ${gen.exit("n", "rip")}\n`
     : `${gen.exit(`${len}`, "rip")}\n`;
   const text =
-    `const R = c.regs;\nconst m = c.mem;\nconst tx = c.takenExtra;\nlet cy = c.cycles;\nlet n = 0, i = 0, sy = 0, rip = 0;\n` +
+    `const R = c.regs;\nconst m = c.mem;\nconst rT = m.rTag, rV = m.rView, wT = m.wTag, wV = m.wView;\nconst tx = c.takenExtra;\nlet cy = c.cycles;\nlet n = 0, i = 0, sy = 0, rip = 0;\n` +
     `let fo = 0, fs = 4, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, fc = 0;\n${decl}` +
     `try {\nfor (;;) {\n${body}${end}}\n} catch (e) {\nc.blockFault = i;\nc.blockDone = n;\nif (sy === 0) { ${sync} if (fo !== 0) { ${FLUSH} } c.cycles = cy; }\nthrow e;\n}`;
   const src = text.replaceAll(gen.SYNC, sync).replaceAll(gen.LOAD, load);
