@@ -6,7 +6,7 @@
  * ends a running block). A store to a code page's other lines (data next to code) drops nothing.
  * @module
  */
-import { DECODE_ERROR_TEXT, DecodeError, decode, formatAtt, formName, Instruction } from "@xmc/x86-decode";
+import { DECODE_ERROR_TEXT, DecodeError, decode, formName, Instruction } from "@xmc/x86-decode";
 import { CpuException, Vec } from "./errors.ts";
 import type { Block } from "./exec/block.ts";
 import { BLOCK_THRESHOLD, JIT_THRESHOLD } from "./exec/block.ts";

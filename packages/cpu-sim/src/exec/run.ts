@@ -90,7 +90,7 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
       const rip = c.rip;
       if (rip === u.next) {
         const nu: Uop | null = u.nextU;
-        if (nu !== null && nu.live) u = nu;
+        if (nu?.live) u = nu;
         else {
           const x = cache.lookup(rip);
           u.nextU = x;
