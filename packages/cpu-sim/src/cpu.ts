@@ -85,6 +85,26 @@ export interface CpuHost {
   hostcall?(c: Cpu): boolean;
 }
 
+/** The condition codes by their number (the `cc` of Jcc/SETcc/CMOVcc and of {@link Cpu.cond}). */
+export const CONDITION_CODES: readonly string[] = [
+  "o",
+  "no",
+  "b",
+  "ae",
+  "e",
+  "ne",
+  "be",
+  "a",
+  "s",
+  "ns",
+  "p",
+  "np",
+  "l",
+  "ge",
+  "le",
+  "g",
+];
+
 /** The state of one vCPU. */
 export class Cpu {
   /** The OS/machine layer this CPU calls out to (set by the machine). */

@@ -23,7 +23,7 @@
  */
 import { formName } from "@xmc/x86-decode";
 import type { CodeCache } from "../cache.ts";
-import type { Cpu } from "../cpu.ts";
+import { CONDITION_CODES, type Cpu } from "../cpu.ts";
 import { K, type Uop } from "../uop.ts";
 import { BRANCH } from "./branch.ts";
 import { STRING } from "./string.ts";
@@ -76,12 +76,7 @@ const STRINGS = new Set(Object.keys(STRING));
 /** Direct transfers a block continues through (to a target on the same page). */
 const FOLLOW = new Set(["jmp_Jb", "jmp_Jz", "call_Jz"]);
 /** Conditional branches (specialised ones set RIP only when taken). */
-const JCC = new Set(
-  ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"].flatMap((cc) => [
-    `j${cc}_Jb`,
-    `j${cc}_Jz`,
-  ]),
-);
+const JCC = new Set(CONDITION_CODES.flatMap((cc) => [`j${cc}_Jb`, `j${cc}_Jz`]));
 
 /**
  * Unreachable statements (`g` is never negative) that put a chunk's bytecode above V8's limit

@@ -2,7 +2,7 @@
  * Control transfer: JMP, Jcc, CALL, RET, LOOP/JRCXZ, indirect JMP/CALL.
  * @module
  */
-import type { Cpu } from "../cpu.ts";
+import { CONDITION_CODES, type Cpu } from "../cpu.ts";
 import { pop64, push64, readOp, toNum } from "../ops.ts";
 import type { Handler, Uop } from "../uop.ts";
 
@@ -70,7 +70,7 @@ const jrcxz: Handler = (c, u) => {
   if (zero) c.rip = u.target;
 };
 
-const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+const CC = CONDITION_CODES;
 
 /** Handlers by form name. */
 export const BRANCH: Record<string, Handler> = {

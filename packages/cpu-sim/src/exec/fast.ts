@@ -14,7 +14,7 @@
  * that the flag computation reads; the conformance harness runs through this path.
  * @module
  */
-import { type Cpu, FL, LF } from "../cpu.ts";
+import { CONDITION_CODES, type Cpu, FL, LF } from "../cpu.ts";
 import type { Memory } from "../memory.ts";
 import { ea } from "../ops.ts";
 import { type Handler, K, type Uop } from "../uop.ts";
@@ -946,7 +946,7 @@ const ALU_OPS: Record<string, number> = {
   xor: XOR,
   test: TEST,
 };
-const CCS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+const CCS = CONDITION_CODES;
 const JCC: Record<string, number> = {};
 const CMOV: Record<string, number> = {};
 const SETCC: Record<string, number> = {};
@@ -955,7 +955,8 @@ CCS.forEach((cc, i) => {
   CMOV[`cmov${cc}`] = i;
   SETCC[`set${cc}`] = i;
 });
-const EXTEND: Record<string, boolean> = {
+/** MOVZX/MOVSX/MOVSXD mnemonics: true when the value is sign-extended. */
+export const EXTEND: Readonly<Record<string, boolean>> = {
   movzbl: false,
   movzbq: false,
   movzwl: false,

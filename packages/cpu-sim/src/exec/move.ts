@@ -3,7 +3,7 @@
  * CWD/CDQ/CQO, CMOVcc, SETcc, NOP and hint NOPs, ENDBR.
  * @module
  */
-import type { Cpu } from "../cpu.ts";
+import { CONDITION_CODES, type Cpu } from "../cpu.ts";
 import { ea, getGpr, pop64, push64, readOp, setGpr, writeOp } from "../ops.ts";
 import { type Handler, K, type Uop } from "../uop.ts";
 
@@ -171,7 +171,7 @@ function setcc(cc: number): Handler {
   return (c, u) => writeOp(c, u, 0, c.cond(cc) ? 1 : 0, 0);
 }
 
-const CC = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+const CC = CONDITION_CODES;
 
 /** Handlers by form name. */
 export const MOVE: Record<string, Handler> = {

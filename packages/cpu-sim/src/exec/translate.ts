@@ -26,10 +26,11 @@
  */
 import { formName } from "@xmc/x86-decode";
 import type { CodeCache } from "../cache.ts";
-import { type Cpu, LF } from "../cpu.ts";
+import { CONDITION_CODES, type Cpu, LF } from "../cpu.ts";
 import { ea } from "../ops.ts";
 import { K, type Uop } from "../uop.ts";
 import type { Block } from "./block.ts";
+import { EXTEND } from "./fast.ts";
 
 const TWO32 = 4294967296;
 const ADDR_LIMIT = 2 ** 47;
@@ -40,21 +41,9 @@ const DIRTY = 1; // in the locals, from a producer of kind `fk`, size `fz`
 const DYN = 2; // in the locals when fo !== 0, else in the Cpu (the head of a looping block)
 
 const ALU: Record<string, number> = { add: 0, sub: 1, cmp: 2, and: 3, or: 4, xor: 5, test: 6 };
-const CCS = ["o", "no", "b", "ae", "e", "ne", "be", "a", "s", "ns", "p", "np", "l", "ge", "le", "g"];
+const CCS = CONDITION_CODES;
 const CC: Record<string, number> = {};
 for (let i = 0; i < 16; i++) CC[CCS[i]!] = i;
-const EXTEND: Record<string, boolean> = {
-  movzbl: false,
-  movzbq: false,
-  movzwl: false,
-  movzwq: false,
-  movsbl: true,
-  movsbq: true,
-  movswl: true,
-  movswq: true,
-  movslq: true,
-  movsxd: true,
-};
 const NOPS = new Set(["nop", "nop_Ev", "endbr64", "endbr32", "pause"]);
 
 /** Put pending flags in the Cpu (the helper computes an ADD/SUB result, which producers leave out). */
