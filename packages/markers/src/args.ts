@@ -60,6 +60,13 @@ function regValue(ctx: ArgContext, name: string): bigint {
   return BigInt.asUintN(ref.size * 8, v);
 }
 
+/** Bytes as an unsigned little-endian integer. */
+export function littleEndian(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return v;
+}
+
 /** The address a memory operand names. */
 export function operandAddress(a: UsdtArgument & { kind: "mem" }, ctx: ArgContext): number {
   if (a.segment) throw new ArgFault(`segment-relative operand ${a.operand} is not supported`);
@@ -93,9 +100,7 @@ export function argValue(a: UsdtArgument, ctx: ArgContext): bigint {
       } catch {
         throw new ArgFault(`operand ${a.operand} reads unmapped memory at 0x${addr.toString(16)}`);
       }
-      let v = 0n;
-      for (let i = a.size - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
-      return sized(v, a.size, a.signed);
+      return sized(littleEndian(bytes), a.size, a.signed);
     }
     default:
       throw new ArgFault(`operand ${a.operand} is not an x86 operand`);

@@ -18,7 +18,7 @@ import {
   UNSAFE_PROTOCOLS,
 } from "@xmc/text-patch";
 import { encodeJmp32 } from "@xmc/x86-decode";
-import { type ArgContext, ArgFault, argValue, readGuestString } from "./args.ts";
+import { type ArgContext, ArgFault, argValue, littleEndian, readGuestString } from "./args.ts";
 import { MarkerError } from "./errors.ts";
 import { type Conversion, convert, formatsAgree, type ProbeValue, parseFormat } from "./format.ts";
 import type { MarkerCpu, MarkerPort } from "./port.ts";
@@ -442,7 +442,7 @@ export class Markers {
     const ctx: ArgContext = {
       reg: (r) => {
         if (r === 4) return BigInt.asUintN(64, cpu.reg64n(4) + rspFix);
-        if (r === 0 && raxAt >= 0) return le64(port.readMem(raxAt, 8));
+        if (r === 0 && raxAt >= 0) return littleEndian(port.readMem(raxAt, 8));
         return cpu.reg64n(r);
       },
       nextRip: site.address + site.length,
@@ -492,12 +492,6 @@ function u32(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v >>> 0, true);
   return b;
-}
-
-function le64(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = 7; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
-  return v;
 }
 
 function hexBytes(b: Uint8Array): string {
