@@ -28,18 +28,34 @@ function vecBase(bits: number): number {
   return bits >= 512 ? Reg.ZMM0 : bits >= 256 ? Reg.YMM0 : Reg.XMM0;
 }
 
-function gpr(bits: number, n: number, rexPresent: boolean): number {
-  switch (bits) {
-    case 64:
-      return Reg.RAX + n;
-    case 32:
-      return Reg.EAX + n;
-    case 16:
-      return Reg.AX + n;
-    default:
-      return !rexPresent && n >= 4 && n < 8 ? Reg.AH + (n - 4) : Reg.AL + n;
+/**
+ * Lookup tables for the operand loop, built once at load from the functions below (which stay
+ * the readable definition). Table loads give the optimizing compiler small integers and no
+ * calls, where the calls themselves would not be inlined into `decode`, which is too large.
+ * Index parts: `osz` is 0/1/2 for operand size 16/32/64, `vlx` 0/1/2 for vector length
+ * 128/256/512, `size` a {@link Size} (< 32).
+ */
+/** `gprSize(size, osize)` at `size * 3 + osz`. */
+const GPR_BITS: Uint16Array = new Uint16Array(32 * 3);
+/** `memSize(size, osize, vl)` at `(size * 3 + osz) * 3 + vlx`. */
+const MEM_BITS: Uint16Array = new Uint16Array(32 * 9);
+/** `vecRegBits(size, vl)` at `size * 3 + vlx`. */
+const VEC_BITS: Uint16Array = new Uint16Array(32 * 3);
+/** `vecBase(vecRegBits(size, vl))` at `size * 3 + vlx`. */
+const VEC_BASE: Uint8Array = new Uint8Array(32 * 3);
+/** First register of the general-purpose class of `bits` at `bits >> 3` (8, 16, 32, 64). */
+const GPR_BASE: Uint8Array = new Uint8Array(9);
+GPR_BASE[1] = Reg.AL;
+GPR_BASE[2] = Reg.AX;
+GPR_BASE[4] = Reg.EAX;
+GPR_BASE[8] = Reg.RAX;
+for (let size = 0; size < 32; size++)
+  for (let x = 0; x < 3; x++) {
+    GPR_BITS[size * 3 + x] = gprSize(size, 16 << x);
+    VEC_BITS[size * 3 + x] = vecRegBits(size, 128 << x);
+    VEC_BASE[size * 3 + x] = vecBase(vecRegBits(size, 128 << x));
+    for (let v = 0; v < 3; v++) MEM_BITS[(size * 3 + x) * 3 + v] = memSize(size, 16 << x, 128 << v);
   }
-}
 
 /**
  * Decode one instruction from `code` at `offset`, whose address is `ip`, in `mode` (64, 32
@@ -337,7 +353,7 @@ export function decode(
   }
   if (ref === 0) return fail(out, DecodeError.Invalid);
   const form = -1 - ref;
-  const flags = FORM_FLAGS[form]!;
+  const flags = FLAGS32[form]!;
   out.form = form;
   out.flags = flags;
   out.mnemonicId = FORM_MNEMONIC[form]!;
@@ -516,6 +532,11 @@ export function decode(
   const opKind = out.opKind;
   const opReg = out.opReg;
   const opBits = out.opBits;
+  const gsz = osize >> 5; // 0/1/2 for 16/32/64: GPR_BITS and MEM_BITS column
+  const msz = gsz * 3 + (vl >> 8); // MEM_BITS column: osize and vector length 128/256/512
+  const vlx = vl >> 8;
+  // 8-bit registers 4-7 are AH-BH without REX: reg + HIGH8 when (n & 12) === 4.
+  const high8 = rexPresent ? 0 : Reg.AH - Reg.AL - 4;
   for (let k = 0; k < 5; k++) {
     const id = FORM_OPS[base5 + k]!;
     if (id === 0) break;
@@ -527,8 +548,9 @@ export function decode(
     let bits = 0;
     switch (method) {
       case Method.G:
-        bits = gprSize(size, osize);
-        reg = gpr(bits, regField, rexPresent);
+        bits = GPR_BITS[size * 3 + gsz]!;
+        reg = GPR_BASE[bits >> 3]! + regField;
+        if (bits === 8 && (regField & 12) === 4) reg += high8;
         if (rex & 4) ru |= 4;
         if (bits === 8 && rexPresent) ru |= 16;
         if (isEvex && vexRR) return fail(out, DecodeError.Invalid);
@@ -539,24 +561,26 @@ export function decode(
         if (modrm < 0xc0) {
           if (method === Method.R) return fail(out, DecodeError.Invalid);
           kind = OpKind.Mem;
-          bits = method === Method.M ? memSize(size, osize, vl) : gprSize(size, osize);
+          bits = method === Method.M ? MEM_BITS[size * 9 + msz]! : GPR_BITS[size * 3 + gsz]!;
           if (size === Size.sib && out.sib < 0) return fail(out, DecodeError.Invalid); // AMX sibmem
         } else {
           if (method === Method.M) return fail(out, DecodeError.Invalid);
-          bits = gprSize(size, osize);
-          reg = gpr(bits, rmField, rexPresent);
+          bits = GPR_BITS[size * 3 + gsz]!;
+          reg = GPR_BASE[bits >> 3]! + rmField;
+          if (bits === 8 && (rmField & 12) === 4) reg += high8;
           if (rex & 1) ru |= 1;
           if (bits === 8 && rexPresent) ru |= 16;
         }
         break;
       case Method.B:
-        bits = gprSize(size, osize);
-        reg = gpr(bits, vexV & 15, true);
+        bits = GPR_BITS[size * 3 + gsz]!;
+        reg = GPR_BASE[bits >> 3]! + (vexV & 15);
         break;
       case Method.Z: {
-        bits = gprSize(size, osize);
+        bits = GPR_BITS[size * 3 + gsz]!;
         const n = (op & 7) | (rex & 1 ? 8 : 0);
-        reg = gpr(bits, n, rexPresent);
+        reg = GPR_BASE[bits >> 3]! + n;
+        if (bits === 8 && (n & 12) === 4) reg += high8;
         if (rex & 1) ru |= 1;
         if (bits === 8 && rexPresent) ru |= 16;
         break;
@@ -590,30 +614,30 @@ export function decode(
         if (modrm < 0xc0) {
           if (method === Method.N) return fail(out, DecodeError.Invalid);
           kind = OpKind.Mem;
-          bits = memSize(size, osize, vl);
+          bits = MEM_BITS[size * 9 + msz]!;
         } else {
           reg = Reg.MM0 + (modrm & 7);
           bits = 64;
         }
         break;
       case Method.V:
-        bits = vecRegBits(size, vl);
-        reg = vecBase(bits) + (regField | vexRR);
+        bits = VEC_BITS[size * 3 + vlx]!;
+        reg = VEC_BASE[size * 3 + vlx]! + (regField | vexRR);
         if (rex & 4) ru |= 4;
         break;
       case Method.H:
-        bits = vecRegBits(size, vl);
-        reg = vecBase(bits) + vexV;
+        bits = VEC_BITS[size * 3 + vlx]!;
+        reg = VEC_BASE[size * 3 + vlx]! + vexV;
         break;
       case Method.U:
       case Method.W:
         if (modrm < 0xc0) {
           if (method === Method.U) return fail(out, DecodeError.Invalid);
           kind = OpKind.Mem;
-          bits = memSize(size, osize, vl);
+          bits = MEM_BITS[size * 9 + msz]!;
         } else {
-          bits = vecRegBits(size, vl);
-          reg = vecBase(bits) + (rmField | (isEvex ? vexX << 1 : 0));
+          bits = VEC_BITS[size * 3 + vlx]!;
+          reg = VEC_BASE[size * 3 + vlx]! + (rmField | (isEvex ? vexX << 1 : 0));
           if (rex & 1) ru |= 1;
         }
         break;
@@ -627,8 +651,8 @@ export function decode(
         }
         p++;
         immCount++;
-        bits = vecRegBits(size, vl);
-        reg = vecBase(bits) + ((is4 >> 4) & (m64 ? 15 : 7));
+        bits = VEC_BITS[size * 3 + vlx]!;
+        reg = VEC_BASE[size * 3 + vlx]! + ((is4 >> 4) & (m64 ? 15 : 7));
         break;
       }
       case Method.BG:
@@ -668,7 +692,7 @@ export function decode(
         if (modrm < 0xc0) {
           if (method === Method.KR) return fail(out, DecodeError.Invalid);
           kind = OpKind.Mem;
-          bits = memSize(size, osize, vl);
+          bits = MEM_BITS[size * 9 + msz]!;
         } else {
           reg = Reg.K0 + (modrm & 7);
           bits = 64;
@@ -677,9 +701,8 @@ export function decode(
       case Method.MV: {
         if (modrm >= 0xc0 || out.sib < 0) return fail(out, DecodeError.Invalid);
         kind = OpKind.Mem;
-        const idxBits = vecRegBits(size, vl);
         const idx = ((out.sib >> 3) & 7) | (isVex || isEvex ? vexX : 0) | (isEvex ? vexV & 16 : 0);
-        out.memIndex = vecBase(idxBits) + idx;
+        out.memIndex = VEC_BASE[size * 3 + vlx]! + idx;
         bits = w ? 64 : 32; // element size (objdump's DWORD/QWORD PTR)
         break;
       }
@@ -780,7 +803,7 @@ export function decode(
           n === 8 ? code[p + 4]! | (code[p + 5]! << 8) | (code[p + 6]! << 16) | (code[p + 7]! << 24) : 0;
         p += n;
         memOperand = true;
-        bits = gprSize(size, osize);
+        bits = GPR_BITS[size * 3 + gsz]!;
         break;
       }
       case Method.A: {
@@ -801,7 +824,7 @@ export function decode(
       case Method.X:
       case Method.Y:
         kind = OpKind.Mem;
-        bits = gprSize(size, osize);
+        bits = GPR_BITS[size * 3 + gsz]!;
         break;
       case Method.Fixed:
         switch (size as number) {
@@ -824,11 +847,11 @@ export function decode(
           case Fixed.rAX:
           case Fixed.rAXb:
             bits = osize;
-            reg = gpr(osize, 0, rexPresent);
+            reg = GPR_BASE[osize >> 3]!;
             break;
           case Fixed.eAX:
             bits = osize === 16 ? 16 : 32;
-            reg = gpr(bits, 0, rexPresent);
+            reg = GPR_BASE[bits >> 3]!;
             break;
           case Fixed.ST:
             reg = Reg.ST0;
@@ -1019,11 +1042,17 @@ function hasVsib(form: number): boolean {
   return false;
 }
 
-/** True when the form has an operand whose size depends on the operand size. */
+/**
+ * FORM_FLAGS read as signed 32-bit integers (F.EvexTag is bit 31): the values stay small
+ * integers, so `out.flags` holds no boxed number and the tests `flags & F.X` are unchanged.
+ */
+const FLAGS32: Int32Array = new Int32Array(FORM_FLAGS.buffer, FORM_FLAGS.byteOffset, FORM_FLAGS.length);
+
 /** Per form: 1 when an operand's size follows the operand size (computed once at load). */
 const SIZED: Uint8Array = new Uint8Array(FORM_FLAGS.length);
 for (let f = 0; f < SIZED.length; f++) SIZED[f] = osizeMatters(f) ? 1 : 0;
 
+/** True when the form has an operand whose size depends on the operand size. */
 function osizeMatters(form: number): boolean {
   const base = form * 5;
   for (let k = 0; k < 5; k++) {

@@ -81,7 +81,7 @@ export class Instruction {
   form = -1;
   /** Mnemonic id (see `mnemonic()` in the formatters). */
   mnemonicId = 0;
-  /** Form flags (internal `F` bits). */
+  /** Form flags (internal `F` bits, as a signed 32-bit integer: bit 31 makes it negative). */
   flags = 0;
   /** {@link Br} branch kind. */
   branch: number = Br.None;
