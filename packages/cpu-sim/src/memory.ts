@@ -101,6 +101,20 @@ export class Memory {
     this.rTag.fill(Number.NaN);
     this.wTag.fill(Number.NaN);
     this.markPage = -1;
+    this.slowNo = -1;
+  }
+
+  /** The page last found by the slow paths (a page number above 2^31 is a boxed Map key). */
+  private slowNo = -1;
+  private slowPg: Page | undefined = undefined;
+  private slowPage(p: number): Page | undefined {
+    if (p === this.slowNo) return this.slowPg;
+    const pg = this.pages.get(p);
+    if (pg !== undefined) {
+      this.slowNo = p;
+      this.slowPg = pg;
+    }
+    return pg;
   }
 
   /** Map [addr, addr+len) with `perm`, zero-filled; existing pages keep their bytes and get the new permission. */
@@ -191,7 +205,7 @@ export class Memory {
   /** The page of a guest read or fetch (slow path: fills the read TLB for reads). */
   private readPage(addr: number, exec: boolean): Page {
     const p = Math.floor(addr / PAGE_SHIFT_DIV);
-    const pg = this.pages.get(p);
+    const pg = this.slowPage(p);
     if (!pg) throw new GuestFault(addr, exec ? "exec" : "read", false);
     if (exec ? !(pg.perm & Perm.X) : !(pg.perm & Perm.R))
       throw new GuestFault(addr, exec ? "exec" : "read", true);
@@ -214,7 +228,7 @@ export class Memory {
    */
   private writePage(addr: number, len = 1): Page {
     const p = Math.floor(addr / PAGE_SHIFT_DIV);
-    const pg = this.pages.get(p);
+    const pg = this.slowPage(p);
     if (!pg) throw new GuestFault(addr, "write", false);
     if (!(pg.perm & Perm.W)) throw new GuestFault(addr, "write", true);
     if (pg.code) this.onCodeWrite(addr, len);
@@ -352,9 +366,10 @@ export class Memory {
         if (copied === 0) throw e;
         break;
       }
-      const o = (addr + copied) % PAGE_SIZE;
+      const o = (addr + copied) & 4095; // (ToInt32 keeps the low 12 bits of any address)
       const take = Math.min(n - copied, PAGE_SIZE - o);
-      out.set(pg.bytes.subarray(o, o + take), copied);
+      const b = pg.bytes;
+      for (let i = 0; i < take; i++) out[copied + i] = b[o + i]!;
       copied += take;
     }
     return copied;

@@ -109,6 +109,8 @@ export class Uop {
   takenIp = -1;
   /** True when `fn` is an operand-specialised handler (exec/fast.ts: never reads RIP). */
   spec = false;
+  /** Specialisation was attempted (`CodeCache.specialize`). */
+  tried = false;
   /** The compiled block starting here (exec/block.ts), once this uop is hot. */
   blk: Block | null = null;
   /** Single-step executions counted towards building a block. */
@@ -127,8 +129,14 @@ export class Uop {
   set text(v: string) {
     this.textCache = v;
   }
+  /** Raw bytes, as a plain array (cheaper to allocate per decode than a typed array). */
+  raw: number[];
+  private bytesCache: Uint8Array | undefined;
   /** Raw bytes (for reports). */
-  bytes: Uint8Array;
+  get bytes(): Uint8Array {
+    if (this.bytesCache === undefined) this.bytesCache = Uint8Array.from(this.raw);
+    return this.bytesCache;
+  }
 
   constructor(fn: Handler, insn: Instruction) {
     this.fn = fn;
@@ -139,7 +147,9 @@ export class Uop {
     this.osize = insn.osize >> 3;
     this.asize = insn.asize >> 3;
     this.vl = insn.vl >> 3;
-    this.bytes = insn.bytes().slice();
+    const raw: number[] = [];
+    for (let i = 0, code = insn.code, o = insn.offset; i < insn.length; i++) raw.push(code[o + i]!);
+    this.raw = raw;
     this.lock = (insn.prefixes & Prefix.Lock) !== 0;
     this.rep = insn.rep ? ((insn.prefixes & Prefix.Rep) !== 0 ? 1 : 2) : 0;
     this.immLo = insn.immLo | 0;

@@ -106,6 +106,7 @@ export function buildBlock(head: Uop, cache: CodeCache): Block | null {
     if (Math.floor((u.ip + u.len - 1) / PAGE) !== page || Math.floor(u.ip / PAGE) !== page) break;
     const name = formName(u.form);
     if (EXCLUDED.has(name)) break;
+    cache.specialize(u);
     uops.push(u);
     expect.push(-1);
     seen.add(u.ip);

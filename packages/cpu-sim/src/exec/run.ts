@@ -61,7 +61,11 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
         n += k;
         u = b.uops[k <= b.len ? k - 1 : (k - 1) % b.len]!;
       } else {
-        if (b === null && ++u.heat === cache.blockThreshold) u.blk = buildBlock(u, cache);
+        if (b === null) {
+          const h = ++u.heat;
+          if (h === 2) cache.specialize(u);
+          if (h === cache.blockThreshold) u.blk = buildBlock(u, cache);
+        }
         c.rip = u.next;
         executing = true;
         // TF at the start of the instruction means a single-step trap after it.

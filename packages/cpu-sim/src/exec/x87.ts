@@ -295,8 +295,8 @@ function arithMem(op: number, rev: boolean, kind: MemKind): Handler {
 /** Register forms D8/DC/DE: direction and reversal from the opcode and ModRM.reg (SDM FADD/FSUB/FSUBR/FDIV/FDIVR). */
 const arithReg: Handler = (c, u) => {
   st.checkPending(c);
-  const opc = u.bytes[u.len - 2]!;
-  const modrm = u.bytes[u.len - 1]!;
+  const opc = u.raw[u.len - 2]!;
+  const modrm = u.raw[u.len - 1]!;
   const reg = (modrm >> 3) & 7;
   const i = modrm & 7;
   const op = reg < 2 ? (reg === 0 ? sf.OP_ADD : sf.OP_MUL) : reg < 6 ? sf.OP_SUB : sf.OP_DIV;
