@@ -37,10 +37,65 @@ for (let m = 0; m < 256; m++) {
 }
 
 /**
+ * For {@link instructionLength}'s front in 64-bit mode, per opcode key (map * 256 + byte, maps 1
+ * and 0F): 1 a byte it may measure, 2 the 0F escape, 0 anything else: legacy prefixes, a second
+ * REX, C4/C5 (VEX), 90 and 9B, 0F 0F, 0F 38 and 0F 3A, which {@link lengthFull} treats apart.
+ */
+const FRONT = new Uint8Array(512).fill(1);
+for (let b = 0; b < 256; b++) if (PREFIX_KIND[b] !== 0) FRONT[b] = 0;
+for (const b of [0xc4, 0xc5, 0x90, 0x9b]) FRONT[b] = 0;
+FRONT[0x0f] = 2;
+for (const b of [0x0f, 0x38, 0x3a]) FRONT[OpMap.M0F * 256 + b] = 0;
+
+/**
  * Length in bytes (1–15) of the instruction at `code[offset]` in `mode` (64, 32 or 16), or a
  * negative {@link DecodeError} (`-1` truncated, `-2` invalid, `-3` longer than 15 bytes).
  */
 export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 32 | 64 = 64): number {
+  // A front small enough (in bytecode) for the compiler to inline into the caller's loop: 64-bit
+  // mode, at most a REX prefix, map 1 or 0F, 15 bytes left. It measures as lengthFull does, from
+  // the same tables; everything else goes there.
+  if (mode === 64 && offset + 15 <= code.length) {
+    let p = offset;
+    let b = code[p]!;
+    let rexW = 0;
+    if ((b & 0xf0) === 0x40) {
+      rexW = b & 8;
+      b = code[++p]!;
+    }
+    let key = b;
+    let front = FRONT[b]!;
+    if (front === 2) {
+      key = OpMap.M0F * 256 + code[++p]!;
+      front = FRONT[key]!;
+    }
+    const modrm = code[++p]!;
+    const hasModrm = OPCODE_INFO[key]! & 1;
+    const info =
+      front === 0
+        ? 0
+        : FAST_LENGTH[(key << 6) | (hasModrm ? (modrm >= 0xc0 ? 8 : 0) | ((modrm >> 3) & 7) : 0)]!;
+    if (info !== 0) {
+      if (hasModrm) {
+        p++;
+        const e = MODRM32[modrm]!;
+        // SIB base 101 with mod 00: disp32 and no base.
+        if (e & 8 && (code[p++]! & 7) === 5 && modrm < 0x40) p += 4;
+        p += e & 7;
+      }
+      p += (info >> 2) & 7;
+      // Without 66: a z immediate is 4 bytes, a v immediate 8 with REX.W, F64 or D64, else 4.
+      if (info & 0x20) p += 4;
+      else if (info & 0x40) p += info & 0x300 || rexW ? 8 : 4;
+      if (info & 0x80) p += 8;
+      if (p - offset <= 15) return p - offset;
+    }
+  }
+  return lengthFull(code, offset, mode);
+}
+
+/** {@link instructionLength} for every case (its front handles the commonest alone). */
+function lengthFull(code: Uint8Array, offset: number, mode: 16 | 32 | 64): number {
   const len = code.length;
   let p = offset;
   const end = len < offset + 15 ? len : offset + 15;
@@ -93,9 +148,12 @@ export function instructionLength(code: Uint8Array, offset: number, mode: 16 | 3
     if (p >= end) return slow(code, offset, mode);
     modrm = code[p]!;
   }
-  // 90 with REX.B is XCHG; 9B may merge with a following x87 instruction (objdump's reading);
+  // 90 (NOP, PAUSE, XCHG r,rAX) has no operand bytes under any prefix; the prefix scan above
+  // allows at most 14 bytes before it.
+  if (op === 0x90 && map === OpMap.M1) return p - offset;
+  // 9B may merge with a following x87 instruction (objdump's reading);
   // 0F 0F (3DNow!) is valid only for listed imm8 suffixes: the full decoder decides.
-  if ((map === OpMap.M1 && (op === 0x90 || op === 0x9b)) || (map === OpMap.M0F && op === 0x0f))
+  if ((map === OpMap.M1 && op === 0x9b) || (map === OpMap.M0F && op === 0x0f))
     return slow(code, offset, mode);
   // Per (opcode, mode, 66, mod class, reg): the immediate layout when every encoding there is
   // valid and alike (gen.ts fastFor), else 0.
