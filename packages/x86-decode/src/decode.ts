@@ -538,7 +538,26 @@ export function decode(
   // 8-bit registers 4-7 are AH-BH without REX: reg + HIGH8 when (n & 12) === 4.
   const high8 = rexPresent ? 0 : Reg.AH - Reg.AL - 4;
   const shape = FORM_SHAPE[form]!;
-  if (shape !== 0) {
+  if (shape === 1) {
+    // A lone relative branch target (jmp, jcc, call): a fifth of typical code. As Method.J below.
+    const id = FORM_OPS[base5]!;
+    const n = OPERAND_SIZE[id] === Size.b ? 1 : osize === 16 && !(flags & F.F64 && m64) ? 2 : 4;
+    if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
+    let rel: number;
+    if (n === 1) rel = (code[p]! << 24) >> 24;
+    else if (n === 2) rel = ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16;
+    else rel = code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24);
+    out.immOffset = p - offset;
+    out.immSize = n;
+    p += n;
+    out.immLo = rel;
+    hasRel = true;
+    opId[0] = id;
+    opKind[0] = OpKind.Rel;
+    opReg[0] = 0;
+    opBits[0] = m64 ? 64 : osize;
+    nops = 1;
+  } else if (shape !== 0) {
     // Two general-purpose operands E,G or G,E of one size (mov_Ev_Gv, add_Gv_Ev...): over a third
     // of the instructions in typical code. The same result as the loop below, in one pass.
     const bits = GPR_BITS[(shape >> 1) * 3 + gsz]!;
@@ -1088,13 +1107,15 @@ function hasVsib(form: number): boolean {
 const FLAGS32: Int32Array = new Int32Array(FORM_FLAGS.buffer, FORM_FLAGS.byteOffset, FORM_FLAGS.length);
 
 /**
- * Per form: `size << 1 | (index of E)` when the form's operands are exactly E and G (either
- * order) of one {@link Size}, the fast path of the operand loop; 0 otherwise.
+ * Per form, the fast paths of the operand loop: `size << 1 | (index of E)` when the form's
+ * operands are exactly E and G (either order) of one {@link Size}; 1 when its one operand is a
+ * relative target (J); 0 otherwise.
  */
 const FORM_SHAPE: Uint8Array = new Uint8Array(FORM_FLAGS.length);
 for (let f = 0; f < FORM_SHAPE.length; f++) {
   const a = FORM_OPS[f * 5]!;
   const b = FORM_OPS[f * 5 + 1]!;
+  if (a !== 0 && b === 0 && OPERAND_METHOD[a] === Method.J) FORM_SHAPE[f] = 1;
   if (a === 0 || b === 0 || FORM_OPS[f * 5 + 2] !== 0) continue;
   const size = OPERAND_SIZE[a]!;
   if (size !== OPERAND_SIZE[b] || size === Size.None || size === Size.sib) continue;
