@@ -557,6 +557,40 @@ export function decode(
     opReg[0] = 0;
     opBits[0] = m64 ? 64 : osize;
     nops = 1;
+  } else if (shape >= 128) {
+    // E and an immediate (add_Ev_Ib, mov_Ev_Iz, cmp_Eb_Ib...): as Method.E and Method.I below.
+    const bits = GPR_BITS[(shape & 31) * 3 + gsz]!;
+    let eKind: number = OpKind.Mem;
+    let e = 0;
+    if (modrm >= 0xc0) {
+      eKind = OpKind.Reg;
+      e = GPR_BASE[bits >> 3]! + rmField;
+      if (bits === 8 && (rmField & 12) === 4) e += high8;
+      if (rex & 1) ru |= 1;
+      if (bits === 8 && rexPresent) ru |= 16;
+    }
+    const ic = (shape >> 5) & 3; // 0 Ib, 1 Iz, 2 Ib sign-extended to the operand size
+    const n = ic === 1 ? (osize === 16 ? 2 : 4) : 1;
+    if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
+    let lo: number;
+    if (n === 1) lo = ic === 0 ? code[p]! : (code[p]! << 24) >> 24;
+    else if (n === 2) lo = ((code[p]! | (code[p + 1]! << 8)) << 16) >> 16;
+    else lo = code[p]! | (code[p + 1]! << 8) | (code[p + 2]! << 16) | (code[p + 3]! << 24);
+    out.immOffset = p - offset;
+    out.immSize = n;
+    out.immLo = lo;
+    out.immHi = ic !== 0 && lo < 0 ? -1 : 0;
+    p += n;
+    immCount = 1;
+    opId[0] = FORM_OPS[base5]!;
+    opKind[0] = eKind;
+    opReg[0] = e;
+    opBits[0] = bits;
+    opId[1] = FORM_OPS[base5 + 1]!;
+    opKind[1] = OpKind.Imm;
+    opReg[1] = 0;
+    opBits[1] = ic === 0 ? 8 : osize;
+    nops = 2;
   } else if (shape !== 0) {
     // Two general-purpose operands E,G or G,E of one size (mov_Ev_Gv, add_Gv_Ev...): over a third
     // of the instructions in typical code. The same result as the loop below, in one pass.
@@ -1108,8 +1142,9 @@ const FLAGS32: Int32Array = new Int32Array(FORM_FLAGS.buffer, FORM_FLAGS.byteOff
 
 /**
  * Per form, the fast paths of the operand loop: `size << 1 | (index of E)` when the form's
- * operands are exactly E and G (either order) of one {@link Size}; 1 when its one operand is a
- * relative target (J); 0 otherwise.
+ * operands are exactly E and G (either order) of one {@link Size}; `128 | ic << 5 | size` for E
+ * and an immediate (ic: 0 Ib, 1 Iz, 2 Ib sign-extended); 1 when its one operand is a relative
+ * target (J); 0 otherwise.
  */
 const FORM_SHAPE: Uint8Array = new Uint8Array(FORM_FLAGS.length);
 for (let f = 0; f < FORM_SHAPE.length; f++) {
@@ -1118,11 +1153,16 @@ for (let f = 0; f < FORM_SHAPE.length; f++) {
   if (a !== 0 && b === 0 && OPERAND_METHOD[a] === Method.J) FORM_SHAPE[f] = 1;
   if (a === 0 || b === 0 || FORM_OPS[f * 5 + 2] !== 0) continue;
   const size = OPERAND_SIZE[a]!;
-  if (size !== OPERAND_SIZE[b] || size === Size.None || size === Size.sib) continue;
+  if (size === Size.None || size === Size.sib) continue;
+  const sb = OPERAND_SIZE[b]!;
   const ma = OPERAND_METHOD[a]!;
   const mb = OPERAND_METHOD[b]!;
-  if (ma === Method.E && mb === Method.G) FORM_SHAPE[f] = (size << 1) | 0;
-  else if (ma === Method.G && mb === Method.E) FORM_SHAPE[f] = (size << 1) | 1;
+  if (ma === Method.E && mb === Method.G && sb === size) FORM_SHAPE[f] = (size << 1) | 0;
+  else if (ma === Method.G && mb === Method.E && sb === size) FORM_SHAPE[f] = (size << 1) | 1;
+  else if (ma === Method.E && mb === Method.I) {
+    const ic = sb === Size.b ? 0 : sb === Size.z ? 1 : sb === Size.bs ? 2 : -1;
+    if (ic >= 0) FORM_SHAPE[f] = 128 | (ic << 5) | size;
+  }
 }
 
 /** Bits of {@link FORM_CHECKS}: validity checks that look at the decoded operands. */
