@@ -50,8 +50,12 @@ class CodePage {
   readonly uops: (Uop | undefined)[] = new Array(PAGE_SIZE).fill(undefined);
   /** Uops dropped by a write, at their offset (see `CodeCache.dropped`). */
   readonly dropped: (Uop | undefined)[] = new Array(PAGE_SIZE).fill(undefined);
-  /** Per 64-byte line: the uops with bytes on it (entries of dropped uops may linger: checked by identity). */
+  /**
+   * Per 64-byte line: the uops with bytes on it, the first `lineN[k]` entries of `lines[k]`
+   * (entries of dropped uops may linger: checked by identity).
+   */
   readonly lines: (Uop[] | undefined)[] = new Array(PAGE_SIZE / LINE).fill(undefined);
+  readonly lineN: Int32Array = new Int32Array(PAGE_SIZE / LINE);
   /** Per line: the blocks with an instruction on it. */
   readonly blocks: (Block[] | undefined)[] = new Array(PAGE_SIZE / LINE).fill(undefined);
   /** Cached uops that start on this page. */
@@ -67,9 +71,6 @@ export class CodeCache {
   /** The page last looked up (most lookups stay on one page). */
   private lastPageNo = -1;
   private lastPage: CodePage | undefined;
-  /** The list of the line last registered on (-1: none), while it is registered. */
-  private lastLine = -1;
-  private lastList: Uop[] = [];
   /** Cached uops in all pages. */
   private count = 0;
   /** Bumped whenever cached code is invalidated. */
@@ -154,21 +155,28 @@ export class CodeCache {
 
   private fill(ip: number): Uop {
     this.misses++;
-    const n = this.mem.fetch(ip, this.buf, 15);
     const pno = Math.floor(ip / PAGE_SIZE);
-    const pg = this.page(pno, false);
     const off = ip & (PAGE_SIZE - 1);
-    const old = pg?.dropped[off];
-    if (old !== undefined && old.len <= n) {
-      const b = old.raw;
-      let same = true;
-      for (let i = 0; i < b.length; i++)
-        if (b[i] !== this.buf[i]) {
-          same = false;
-          break;
-        }
+    // Decode in the page when the instruction cannot run past it (15 bytes at most), else from
+    // a copy of what can be fetched.
+    let code: Uint8Array;
+    let at = 0;
+    let n = 15;
+    if (off <= PAGE_SIZE - 15) {
+      code = this.mem.execPage(ip);
+      at = off;
+    } else {
+      n = this.mem.fetch(ip, this.buf, 15);
+      code = this.views[n]!;
+    }
+    const pg = this.page(pno, false);
+    let old = pg?.dropped[off];
+    if (old !== undefined) {
       pg!.dropped[off] = undefined;
       this.droppedCount--;
+      const b = old.raw;
+      let same = old.len <= n;
+      for (let i = 0; same && i < b.length; i++) if (b[i] !== code[at + i]) same = false;
       if (same) {
         // The same bytes at the same address decode to the same uop: start it afresh.
         old.live = true;
@@ -181,32 +189,35 @@ export class CodeCache {
       }
     }
     const insn = this.insn;
-    const len = decode(this.views[n]!, 0, ip, 64, insn);
-    let u: Uop;
+    const len = decode(code, at, ip, 64, insn);
     if (len === 0) {
       if (insn.error === DecodeError.Truncated && n < 15) {
         // The instruction continues into a page we may not execute: fault there.
         throw new GuestFault(ip + n, "exec", this.mem.isMapped(ip + n, 1));
       }
+      const bad = code.subarray(at, at + Math.min(n, 15));
       // Build a one-byte uop that raises #UD when executed.
       decode(Uint8Array.of(0x90), 0, ip, 64, insn);
-      u = new Uop(invalid, insn);
-      u.text = `(${DECODE_ERROR_TEXT[insn.error] ?? "bad"}: ${Buffer.from(this.buf.subarray(0, Math.min(n, 15))).toString("hex")})`;
-      u.raw = Array.from(this.buf.subarray(0, Math.min(n, 15)));
-    } else {
-      const form = insn.form;
-      let h = this.handlers[form];
-      const name = formName(form);
-      if (h === undefined) {
-        h = this.table.handler(form, name) ?? unimplemented(name);
-        this.handlers[form] = h;
-      }
-      u = new Uop(h, insn);
-      u.cost = this.table.cost(u, name);
-      // Specialised on its second execution or when a block takes it (`specialize`): code run
-      // once (rewritten before each call) does not pay for it.
+      const u = new Uop(invalid, insn);
+      u.text = `(${DECODE_ERROR_TEXT[insn.error] ?? "bad"}: ${Buffer.from(bad).toString("hex")})`;
+      u.raw = Array.from(bad);
+      return this.enter(u);
     }
-    return this.enter(u);
+    const form = insn.form;
+    let h = this.handlers[form];
+    const name = formName(form);
+    if (h === undefined) {
+      h = this.table.handler(form, name) ?? unimplemented(name);
+      this.handlers[form] = h;
+    }
+    // An instruction rewritten at the same address takes over the dropped uop's object (no
+    // allocation: code rewritten before every call pays for a decode only).
+    if (old !== undefined) old.reload(h, insn);
+    else old = new Uop(h, insn);
+    old.cost = this.table.cost(old, name);
+    // Specialised on its second execution or when a block takes it (`specialize`): code run
+    // once (rewritten before each call) does not pay for it.
+    return this.enter(old);
   }
 
   /**
@@ -233,21 +244,14 @@ export class CodeCache {
     this.count++;
     const end = ip + Math.max(u.len, 1) - 1;
     for (let l = Math.floor(ip / LINE); l <= Math.floor(end / LINE); l++) {
-      // Consecutive instructions mostly share a line: remember the last one's list.
-      if (l === this.lastLine) {
-        this.lastList.push(u);
-        continue;
-      }
       const lp = Math.floor(l / LINES_PER_PAGE) === pno ? pg : this.linePage(l);
       const k = l & (LINES_PER_PAGE - 1);
       let list = lp.lines[k];
-      if (list) list.push(u);
-      else {
-        list = [u];
+      if (list === undefined) {
+        list = [];
         lp.lines[k] = list;
       }
-      this.lastLine = l;
-      this.lastList = list;
+      list[lp.lineN[k]!++] = u;
     }
     for (let p = Math.floor(ip / PAGE_SIZE); p <= Math.floor(end / PAGE_SIZE); p++) this.mem.markCode(p, 1);
     return u;
@@ -317,11 +321,12 @@ export class CodeCache {
         continue;
       }
       const k = l & (LINES_PER_PAGE - 1);
-      const list = lp.lines[k];
-      if (list !== undefined) {
-        lp.lines[k] = undefined;
-        if (l === this.lastLine) this.lastLine = -1;
-        for (const u of list) if (this.drop(u)) hit = true;
+      const cnt = lp.lineN[k]!;
+      if (cnt !== 0) {
+        // The list's array is kept for the line's next instructions (no allocation per rewrite).
+        lp.lineN[k] = 0;
+        const list = lp.lines[k]!;
+        for (let i = 0; i < cnt; i++) if (this.drop(list[i]!)) hit = true;
       }
       const blocks = lp.blocks[k];
       if (blocks !== undefined) {
@@ -352,7 +357,6 @@ export class CodeCache {
     this.lastPageNo = -1;
     this.lastPage = undefined;
     this.droppedCount = 0;
-    this.lastLine = -1;
     this.gen++;
   }
 

@@ -217,6 +217,14 @@ export class Memory {
     return pg;
   }
 
+  /**
+   * The bytes of the page holding `addr`, for decoding in place (instruction fetch: throws
+   * GuestFault(exec) when the page is unmapped or not executable).
+   */
+  execPage(addr: number): Uint8Array {
+    return this.readPage(addr, true).bytes;
+  }
+
   /** The view of the page of a guest read (after a TLB miss). */
   private rv(addr: number): DataView {
     return this.readPage(addr, false).view;

@@ -53,15 +53,17 @@ function gprNum(reg: number): number {
 export class Uop {
   /** The handler (set by the machine from the form's name). */
   fn: Handler;
+  // Numeric fields start as numbers (never undefined), so that V8 keeps doubles (addresses above
+  // 2^31) in place instead of boxing each store: a reloaded uop then allocates nothing.
   /** Address, length, address of the next instruction. */
-  ip: number;
-  len: number;
-  next: number;
+  ip = 0;
+  len = 0;
+  next = 0;
   /** Decoder form id and mnemonic text id. */
-  form: number;
+  form = 0;
   /** Operand size and address size in bytes. */
-  osize: number;
-  asize: number;
+  osize = 0;
+  asize = 0;
   /** Operands (Intel order): kind, register number, size in bytes, high-byte flag. */
   nops = 0;
   k0 = 0;
@@ -131,7 +133,7 @@ export class Uop {
   }
   /** Raw bytes, as a plain array (cheaper to allocate per decode than a typed array). */
   raw: number[];
-  private bytesCache: Uint8Array | undefined;
+  private bytesCache: Uint8Array | undefined = undefined;
   /** Raw bytes (for reports). */
   get bytes(): Uint8Array {
     if (this.bytesCache === undefined) this.bytesCache = Uint8Array.from(this.raw);
@@ -140,6 +142,37 @@ export class Uop {
 
   constructor(fn: Handler, insn: Instruction) {
     this.fn = fn;
+    this.raw = [];
+    this.load(fn, insn);
+  }
+
+  /**
+   * Make this uop the instruction `insn` afresh, as if constructed (the code cache reuses the
+   * uop object of an instruction rewritten at the same address: links to it are by address).
+   */
+  reload(fn: Handler, insn: Instruction): void {
+    this.k0 = this.r0 = this.s0 = this.h0 = 0;
+    this.k1 = this.r1 = this.s1 = this.h1 = 0;
+    this.k2 = this.r2 = this.s2 = this.h2 = 0;
+    this.k3 = this.r3 = this.s3 = 0;
+    this.mAbs = -1;
+    this.cost = 0;
+    this.costClass = 0;
+    this.nextU = null;
+    this.takenU = null;
+    this.takenIp = -1;
+    this.spec = false;
+    this.tried = false;
+    this.blk = null;
+    this.heat = 0;
+    this.live = true;
+    this.textCache = undefined;
+    this.bytesCache = undefined;
+    this.load(fn, insn);
+  }
+
+  private load(fn: Handler, insn: Instruction): void {
+    this.fn = fn;
     this.ip = insn.ip;
     this.len = insn.length;
     this.next = insn.ip + insn.length;
@@ -147,9 +180,15 @@ export class Uop {
     this.osize = insn.osize >> 3;
     this.asize = insn.asize >> 3;
     this.vl = insn.vl >> 3;
-    const raw: number[] = [];
-    for (let i = 0, code = insn.code, o = insn.offset; i < insn.length; i++) raw.push(code[o + i]!);
-    this.raw = raw;
+    // The bytes: into the array this uop has when the length is the same (a reload), else new.
+    const n = insn.length;
+    let raw = this.raw;
+    if (raw.length !== n) {
+      raw = [];
+      for (let i = 0; i < n; i++) raw.push(0);
+      this.raw = raw;
+    }
+    for (let i = 0, code = insn.code, o = insn.offset; i < n; i++) raw[i] = code[o + i]!;
     this.lock = (insn.prefixes & Prefix.Lock) !== 0;
     this.rep = insn.rep ? ((insn.prefixes & Prefix.Rep) !== 0 ? 1 : 2) : 0;
     this.immLo = insn.immLo | 0;

@@ -29,7 +29,7 @@ import type { CodeCache } from "../cache.ts";
 import { CONDITION_CODES, type Cpu, LF } from "../cpu.ts";
 import { ea } from "../ops.ts";
 import { K, type Uop } from "../uop.ts";
-import type { Block } from "./block.ts";
+import { type Block, factory } from "./block.ts";
 import { EXTEND } from "./fast.ts";
 
 const TWO32 = 4294967296;
@@ -87,8 +87,6 @@ function flushLazy(
   c.lfRh = frh;
   c.lfC = fc;
 }
-
-let serial = 0;
 
 /** Generator state for one block. */
 class Gen {
@@ -718,6 +716,7 @@ function inlineMemory(code: string): string {
 /** Translate block `b` into `b.run` (see {@link Block.run}). */
 export function translateBlock(b: Block): void {
   const gen = new Gen();
+  mserial = 0; // (names unique within one function: the same code gives the same source)
   const uops = b.uops;
   const len = b.len;
   gen.fstate = b.loops ? DYN : CLEAN;
@@ -818,8 +817,9 @@ export function translateBlock(b: Block): void {
     `let fo = 0, fs = 4, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, fc = 0;\n${decl}` +
     `try {\nfor (;;) {\n${body}${end}}\n} catch (e) {\nc.blockFault = i;\nc.blockDone = n;\nif (sy === 0) { ${sync} if (fo !== 0) { ${FLUSH} } c.cycles = cy; }\nthrow e;\n}`;
   const src = text.replaceAll(gen.SYNC, sync).replaceAll(gen.LOAD, load);
-  const id = `t${(serial++).toString(36)}_${b.head.toString(16)}`;
+  const id = `t_${b.head.toString(16)}`;
   // A generated function of decoded operand numbers only: no guest bytes enter the source text.
-  const make = new Function(...gen.names, `return function ${id}(c, cache, g, left) {\n${src}\n};`);
+  // Shared with every block that generates the same source (exec/block.ts `factory`).
+  const make = factory(gen.names, `return function ${id}(c, cache, g, left) {\n${src}\n};`);
   b.run = make(...gen.values) as (c: Cpu, cache: CodeCache, gen: number, left: number) => number;
 }
