@@ -540,7 +540,9 @@ export function decode(
   const shape = FORM_SHAPE[form]!;
   if (shape === 1) {
     // A lone relative branch target (jmp, jcc, call): a fifth of typical code. As Method.J below.
+    // The arrays are written in the loop's order, so that a failing decode leaves them alike.
     const id = FORM_OPS[base5]!;
+    opId[0] = id;
     const n = OPERAND_SIZE[id] === Size.b ? 1 : osize === 16 && !(flags & F.F64 && m64) ? 2 : 4;
     if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
     let rel: number;
@@ -552,7 +554,6 @@ export function decode(
     p += n;
     out.immLo = rel;
     hasRel = true;
-    opId[0] = id;
     opKind[0] = OpKind.Rel;
     opReg[0] = 0;
     opBits[0] = m64 ? 64 : osize;
@@ -569,6 +570,11 @@ export function decode(
       if (rex & 1) ru |= 1;
       if (bits === 8 && rexPresent) ru |= 16;
     }
+    opId[0] = FORM_OPS[base5]!;
+    opKind[0] = eKind;
+    opReg[0] = e;
+    opBits[0] = bits;
+    opId[1] = FORM_OPS[base5 + 1]!;
     const ic = (shape >> 5) & 3; // 0 Ib, 1 Iz, 2 Ib sign-extended to the operand size
     const n = ic === 1 ? (osize === 16 ? 2 : 4) : 1;
     if (p + n > end) return fail(out, p + n > len ? DecodeError.Truncated : DecodeError.TooLong);
@@ -582,11 +588,6 @@ export function decode(
     out.immHi = ic !== 0 && lo < 0 ? -1 : 0;
     p += n;
     immCount = 1;
-    opId[0] = FORM_OPS[base5]!;
-    opKind[0] = eKind;
-    opReg[0] = e;
-    opBits[0] = bits;
-    opId[1] = FORM_OPS[base5 + 1]!;
     opKind[1] = OpKind.Imm;
     opReg[1] = 0;
     opBits[1] = ic === 0 ? 8 : osize;
@@ -600,7 +601,6 @@ export function decode(
     if (bits === 8 && (regField & 12) === 4) g += high8;
     if (rex & 4) ru |= 4;
     if (bits === 8 && rexPresent) ru |= 16;
-    if (isEvex && vexRR) return fail(out, DecodeError.Invalid);
     let eKind: number = OpKind.Mem;
     let e = 0;
     if (modrm >= 0xc0) {
@@ -611,6 +611,17 @@ export function decode(
     }
     const ek = shape & 1; // index of the E operand
     const gk = ek ^ 1;
+    if (isEvex && vexRR) {
+      // G is invalid: leave the arrays as the loop would (the operand before G, and G's id).
+      if (ek === 0) {
+        opId[0] = FORM_OPS[base5]!;
+        opKind[0] = eKind;
+        opReg[0] = e;
+        opBits[0] = bits;
+      }
+      opId[gk] = FORM_OPS[base5 + gk]!;
+      return fail(out, DecodeError.Invalid);
+    }
     opId[ek] = FORM_OPS[base5 + ek]!;
     opKind[ek] = eKind;
     opReg[ek] = e;
