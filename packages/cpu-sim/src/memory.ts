@@ -57,6 +57,11 @@ interface Page {
 }
 
 const TLB_SIZE = 256;
+
+/** The TLB entry of page number `p` (as `((addr >>> 12) ^ (addr >>> 20)) & 255` of its addresses). */
+function tlbIndex(p: number): number {
+  return (p ^ (p >>> 8)) & (TLB_SIZE - 1);
+}
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 /** Sparse paged guest memory. */
@@ -72,9 +77,11 @@ export class Memory {
    */
   onCodeWrite: (addr: number, len: number) => void = () => {};
 
-  // Direct-mapped TLBs indexed by bits 12-19 of the address: tag = the page's base address (NaN
-  // empty: it equals no address), entry = the page's DataView. Offsets and TLB indices come from
-  // integer operations (`a & 4095`, `(a >>> 12) & 255`), exact for every address below 2^53.
+  // Direct-mapped TLBs indexed by bits 12-19 of the address xor bits 20-27: tag = the page's base
+  // address (NaN empty: it equals no address), entry = the page's DataView. Offsets and TLB
+  // indices come from integer operations (`a & 4095`, `((a >>> 12) ^ (a >>> 20)) & 255`), exact
+  // for every address below 2^53. (Bits 12-19 alone put the stack's top page and the first
+  // mmap page, 136 MiB below, on one entry: every program that used both thrashed it.)
   // Fast mode's translated code reads the TLBs inline (exec/translate.ts): filled in place, never
   // replaced; an entry is only ever a page that the access kind may touch without the slow path.
   /** Read TLB tags. */
@@ -198,7 +205,7 @@ export class Memory {
     pg.code += delta;
     if (pg.code < 0) pg.code = 0;
     // Writable TLB entries must not cover code pages.
-    const i = page & (TLB_SIZE - 1);
+    const i = tlbIndex(page);
     if (this.wTag[i] === page * PAGE_SIZE) this.wTag[i] = Number.NaN;
   }
 
@@ -210,7 +217,7 @@ export class Memory {
     if (exec ? !(pg.perm & Perm.X) : !(pg.perm & Perm.R))
       throw new GuestFault(addr, exec ? "exec" : "read", true);
     if (!exec) {
-      const i = p & (TLB_SIZE - 1);
+      const i = tlbIndex(p);
       this.rTag[i] = p * PAGE_SIZE;
       this.rView[i] = pg.view;
     }
@@ -241,7 +248,7 @@ export class Memory {
     if (!(pg.perm & Perm.W)) throw new GuestFault(addr, "write", true);
     if (pg.code) this.onCodeWrite(addr, len);
     else {
-      const i = p & (TLB_SIZE - 1);
+      const i = tlbIndex(p);
       this.wTag[i] = p * PAGE_SIZE;
       this.wView[i] = pg.view;
     }
@@ -254,14 +261,14 @@ export class Memory {
   /** Guest read of one byte. */
   read8(addr: number): number {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.rTag[i] === addr - o) return this.rView[i]!.getUint8(o);
     return this.rv(addr).getUint8(o);
   }
   /** Guest read of 16 bits (little-endian). */
   read16(addr: number): number {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.rTag[i] === addr - o && o <= 4094) return this.rView[i]!.getUint16(o, true);
     return this.read16slow(addr, o);
   }
@@ -272,7 +279,7 @@ export class Memory {
   /** Guest read of 32 bits as a signed int32 (use `>>> 0` for unsigned). */
   read32(addr: number): number {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.rTag[i] === addr - o && o <= 4092) return this.rView[i]!.getInt32(o, true);
     return this.read32slow(addr, o);
   }
@@ -283,7 +290,7 @@ export class Memory {
   /** Guest read of 64 bits: returns the low 32 bits (int32), high 32 bits in {@link hi}. */
   read64(addr: number): number {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.rTag[i] === addr - o && o <= 4088) {
       const v = this.rView[i]!;
       this.hi = v.getInt32(o + 4, true);
@@ -304,14 +311,14 @@ export class Memory {
   /** Guest write of one byte. */
   write8(addr: number, v: number): void {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.wTag[i] === addr - o) this.wView[i]!.setUint8(o, v);
     else this.writePage(addr).view.setUint8(o, v);
   }
   /** Guest write of 16 bits. */
   write16(addr: number, v: number): void {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.wTag[i] === addr - o && o <= 4094) this.wView[i]!.setUint16(o, v & 0xffff, true);
     else this.write16slow(addr, o, v);
   }
@@ -327,7 +334,7 @@ export class Memory {
   /** Guest write of 32 bits. */
   write32(addr: number, v: number): void {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.wTag[i] === addr - o && o <= 4092) this.wView[i]!.setInt32(o, v | 0, true);
     else this.write32slow(addr, o, v);
   }
@@ -343,7 +350,7 @@ export class Memory {
   /** Guest write of 64 bits given as two 32-bit halves. */
   write64(addr: number, lo: number, hi: number): void {
     const o = addr & 4095;
-    const i = (addr >>> 12) & 255;
+    const i = ((addr >>> 12) ^ (addr >>> 20)) & 255;
     if (this.wTag[i] === addr - o && o <= 4088) {
       const v = this.wView[i]!;
       v.setInt32(o, lo | 0, true);

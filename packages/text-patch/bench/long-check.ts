@@ -14,20 +14,24 @@ const sim = await loadSim();
 const N = Number(process.env.XMC_PATCH_RANDOM ?? 1_000_000);
 const out = process.argv[2] ?? join(import.meta.dirname, "long-check.jsonl");
 const filter = process.argv[3] ?? "";
-/** Configurations already recorded in `out` are skipped (a long run can be resumed). */
-const done = new Set(
-  (existsSync(out) ? readFileSync(out, "utf8") : "")
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => (JSON.parse(l) as { config: string }).config),
-);
+/**
+ * Configurations already recorded in `out` are skipped (a long run can be resumed, and runs
+ * with different filters can share the file): read again before each configuration.
+ */
+const done = (): Set<string> =>
+  new Set(
+    (existsSync(out) ? readFileSync(out, "utf8") : "")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => (JSON.parse(l) as { config: string }).config),
+  );
 const configs = [
   ...SINGLE_KINDS.flatMap((k) => CPU_COUNTS.map((c) => () => single(sim, k, c))),
   ...CPU_COUNTS.map((c) => () => batch64(sim, c)),
 ];
 for (const make of configs) {
   const sc = make();
-  if (!sc.name.includes(filter) || done.has(sc.name)) continue;
+  if (!sc.name.includes(filter) || done().has(sc.name)) continue;
   const t0 = performance.now();
   // In chunks, so that progress is visible and a long run can be cut short.
   const chunk = 100_000;

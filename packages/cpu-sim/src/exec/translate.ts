@@ -691,13 +691,13 @@ function inlineMemory(code: string): string {
     .replace(/const (\w+) = m\.read(8|16|32)\((\w+)\)(?=[,;])/g, (_all, v: string, w: string, a: string) => {
       const o = `o${mserial++}`;
       const [get, lim] = GET[w]!;
-      return `const ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nconst ${v} = rT[${o}x] === ${a} - ${o} && ${o} <= ${lim} ? rV[${o}x].${get.replace("(o", `(${o}`)}${w === "8" ? "" : ", true"}) : m.read${w}(${a})`;
+      return `const ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nconst ${v} = rT[${o}x] === ${a} - ${o} && ${o} <= ${lim} ? rV[${o}x].${get.replace("(o", `(${o}`)}${w === "8" ? "" : ", true"}) : m.read${w}(${a})`;
     })
     .replace(
       /const (\w+) = m\.read64\((\w+)\), (\w+) = m\.hi;/g,
       (_all, v: string, a: string, vh: string) => {
         const o = `o${mserial++}`;
-        return `const ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nlet ${v}, ${vh};\nif (rT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = rV[${o}x]; ${vh} = ${o}v.getInt32(${o} + 4, true); ${v} = ${o}v.getInt32(${o}, true); } else { ${v} = m.read64(${a}); ${vh} = m.hi; }`;
+        return `const ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nlet ${v}, ${vh};\nif (rT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = rV[${o}x]; ${vh} = ${o}v.getInt32(${o} + 4, true); ${v} = ${o}v.getInt32(${o}, true); } else { ${v} = m.read64(${a}); ${vh} = m.hi; }`;
       },
     )
     .replace(/m\.write(8|16|32)\((\w+), ([^;]+)\);/g, (_all, w: string, a: string, val: string) => {
@@ -705,11 +705,11 @@ function inlineMemory(code: string): string {
       const [get, lim] = GET[w]!;
       const set = get.replace("get", "set").replace("(o", `(${o}`);
       const v = w === "16" ? `${o}d & 0xffff` : `${o}d`;
-      return `const ${o}d = ${val};\nconst ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= ${lim}) wV[${o}x].${set}, ${v}${w === "8" ? "" : ", true"}); else m.write${w}(${a}, ${o}d);`;
+      return `const ${o}d = ${val};\nconst ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= ${lim}) wV[${o}x].${set}, ${v}${w === "8" ? "" : ", true"}); else m.write${w}(${a}, ${o}d);`;
     })
     .replace(/m\.write64\((\w+), ([^,]+), ([^;]+)\);/g, (_all, a: string, lo: string, hi: string) => {
       const o = `o${mserial++}`;
-      return `const ${o}l = ${lo}, ${o}h = ${hi};\nconst ${o} = ${a} & 4095, ${o}x = (${a} >>> 12) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = wV[${o}x]; ${o}v.setInt32(${o}, ${o}l, true); ${o}v.setInt32(${o} + 4, ${o}h, true); } else m.write64(${a}, ${o}l, ${o}h);`;
+      return `const ${o}l = ${lo}, ${o}h = ${hi};\nconst ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = wV[${o}x]; ${o}v.setInt32(${o}, ${o}l, true); ${o}v.setInt32(${o} + 4, ${o}h, true); } else m.write64(${a}, ${o}l, ${o}h);`;
     });
 }
 
