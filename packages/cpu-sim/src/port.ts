@@ -107,7 +107,7 @@ export interface MachinePort {
   runAgent<T>(steps: Generator<HostAgentYield, T, void>, at?: number, done?: (value: T) => void): void;
 }
 
-function portCpu(m: Machine, c: Cpu): PortCpu {
+function portCpu(c: Cpu): PortCpu {
   return {
     id: c.id,
     raw: c,
@@ -151,7 +151,7 @@ function finish(r: TrapResult | Generator<void, TrapResult, void>): TrapResult {
 export function machinePort(m: Machine): MachinePort {
   const side = m.hostSide;
   const prof = m.profile.events;
-  const cpus = m.cpus.map((c) => portCpu(m, c));
+  const cpus = m.cpus.map((c) => portCpu(c));
   const claims = { bp: [] as PortTrapHandler[], db: [] as PortTrapHandler[] };
   const offer = (list: PortTrapHandler[]) => (ctx: { cpu: Cpu; address: number }) => {
     for (const h of list) {
