@@ -88,7 +88,7 @@ const PAGE = 4096;
 
 /** Generated factories by parameter names and source (bounded: forgotten all at once when full). */
 const FACTORIES = new Map<string, (...values: unknown[]) => unknown>();
-const FACTORIES_MAX = 4096;
+const FACTORIES_MAX = 1024;
 
 /**
  * The factory `new Function(...names, body)`, shared by every block (of any machine in this
