@@ -85,6 +85,7 @@ const JCC = new Set(CONDITION_CODES.flatMap((cc) => [`j${cc}_Jb`, `j${cc}_Jz`]))
 const PAD = `if (g < 0) {\n${Array.from({ length: 70 }, (_, i) => `c.blockDone = ${i};`).join("\n")}\n}\n`;
 
 const PAGE = 4096;
+let serial = 0;
 
 /** Generated factories by parameter names and source (bounded: forgotten all at once when full). */
 const FACTORIES = new Map<string, (...values: unknown[]) => unknown>();
@@ -93,7 +94,9 @@ const FACTORIES_MAX = 1024;
 /**
  * The factory `new Function(...names, body)`, shared by every block (of any machine in this
  * process) whose generated source is the same: V8 then compiles and optimizes it once, and the
- * functions it makes share that code. Without it every new Machine, and every retranslation of
+ * functions it makes share that code. For fast mode's translations (exec/translate.ts), whose
+ * calls go to shared handlers; not for tier 2's dispatchers (`compileBlock`), which call each
+ * uop's own specialised closure. Without it every new Machine, and every retranslation of
  * code rewritten back to what it was, pays V8's warm-up again (about 60 ms on the cpubound bench
  * program's first 4M instructions, measured 2026-11-29).
  */
@@ -262,11 +265,15 @@ export function compileBlock(b: Block): void {
   const text = b.loops
     ? `for (;;) {\n${body}n += ${len};\nif (c.rip !== ${b.head} || n + ${len} > left) return n;\n}`
     : `${body}return ${len};`;
-  const id = `b_${b.head.toString(16)}`;
+  // A unique name: this code must not be shared (exec/block.ts `factory`) with another block's,
+  // even of the same source, nor hit V8's cache of compiled sources: it calls each uop's own
+  // handler closure, and shared code sees them all (megamorphic calls, nothing inlined: the
+  // interpreter's tier 2 ran at half speed from a process's second machine on).
+  const id = `b${(serial++).toString(36)}_${b.head.toString(16)}`;
   // A generated dispatcher of existing handlers: no guest data enters the source text.
-  const make = factory(
-    names,
+  const make = new Function(
+    ...names,
     `${len <= CHUNK ? "" : pre}return function ${id}(c, cache, g, left) {\n${len <= CHUNK ? pre : ""}let n = 0;\nlet k = 0;\ntry {\n${text}\n} catch (e) {\n${handler}\nthrow e;\n}\n};`,
   );
-  b.run = make(...values) as Block["run"];
+  b.run = make(...values);
 }
