@@ -1,7 +1,8 @@
 /**
  * The long local run of acceptance 1: XMC_PATCH_RANDOM (default 1,000,000) random schedules
  * per configuration (plus the bounded-exhaustive part), INT3 batch protocol, strict mode.
- * Appends one JSON line per configuration to `bench/long-check.jsonl` (or argv[2]).
+ * Appends one JSON line per configuration to `bench/long-check.jsonl` (or argv[2]), and one per
+ * finished chunk of XMC_PATCH_CHUNK (default 25,000) schedules to `<out>.chunks`.
  *   tsx bench/long-check.ts [out.jsonl] [filter]
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
@@ -29,12 +30,38 @@ const configs = [
   ...SINGLE_KINDS.flatMap((k) => CPU_COUNTS.map((c) => () => single(sim, k, c))),
   ...CPU_COUNTS.map((c) => () => batch64(sim, c)),
 ];
+/**
+ * Finished chunks are kept in `<out>.chunks` (one JSON line each), so that an interrupted run
+ * loses at most the chunk it was in; the configuration's line in `out` sums them.
+ */
+const chunksFile = `${out}.chunks`;
+type Chunk = {
+  config: string;
+  at: number;
+  runs: number;
+  random: number;
+  exhaustive: number;
+  complete: boolean;
+  hazards: Record<string, number>;
+  wrong: number;
+  incomplete: number;
+  ms: number;
+};
+const chunksOf = (config: string): Map<number, Chunk> =>
+  new Map(
+    (existsSync(chunksFile) ? readFileSync(chunksFile, "utf8") : "")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Chunk)
+      .filter((c) => c.config === config)
+      .map((c) => [c.at, c]),
+  );
+// Random schedules per chunk (the seed of a chunk is 1 + its first index).
+const CHUNK = Number(process.env.XMC_PATCH_CHUNK ?? 25_000);
 for (const make of configs) {
   const sc = make();
   if (!sc.name.includes(filter) || done().has(sc.name)) continue;
-  const t0 = performance.now();
-  // In chunks, so that progress is visible and a long run can be cut short.
-  const chunk = 100_000;
+  const have = chunksOf(sc.name);
   const total = {
     runs: 0,
     random: 0,
@@ -44,27 +71,46 @@ for (const make of configs) {
     wrong: 0,
     incomplete: 0,
   };
-  for (let at = 0; at < N; at += chunk) {
-    const r = checkProtocol("int3-batch", sc, {
-      random: Math.min(chunk, N - at),
-      seed: 1 + at,
-      exhaustive: at === 0 ? 20_000 : 0,
-      preemptions: 2,
-    });
-    total.runs += r.runs;
-    total.random += r.randomRuns;
-    if (at === 0) {
-      total.exhaustive = r.exhaustiveRuns;
-      total.complete = r.exhaustiveComplete;
+  let ms = 0;
+  for (let at = 0; at < N; at += CHUNK) {
+    let c = have.get(at);
+    if (c === undefined) {
+      const t0 = performance.now();
+      const r = checkProtocol("int3-batch", sc, {
+        random: Math.min(CHUNK, N - at),
+        seed: 1 + at,
+        exhaustive: at === 0 ? 20_000 : 0,
+        preemptions: 2,
+      });
+      c = {
+        config: sc.name,
+        at,
+        runs: r.runs,
+        random: r.randomRuns,
+        exhaustive: r.exhaustiveRuns,
+        complete: r.exhaustiveComplete,
+        hazards: r.hazards,
+        wrong: r.wrongResults,
+        incomplete: r.incomplete,
+        ms: Math.round(performance.now() - t0),
+      };
+      appendFileSync(chunksFile, `${JSON.stringify(c)}\n`);
     }
-    for (const [k, v] of Object.entries(r.hazards)) total.hazards[k] = (total.hazards[k] ?? 0) + v;
-    total.wrong += r.wrongResults;
-    total.incomplete += r.incomplete;
+    total.runs += c.runs;
+    total.random += c.random;
+    if (at === 0) {
+      total.exhaustive = c.exhaustive;
+      total.complete = c.complete;
+    }
+    for (const [k, v] of Object.entries(c.hazards)) total.hazards[k] = (total.hazards[k] ?? 0) + v;
+    total.wrong += c.wrong;
+    total.incomplete += c.incomplete;
+    ms += c.ms;
     console.log(
       `${sc.name}: ${total.random} random, hazards ${JSON.stringify(total.hazards)}, wrong ${total.wrong}`,
     );
   }
-  const line = { config: sc.name, ...total, seconds: Math.round((performance.now() - t0) / 1000) };
+  const line = { config: sc.name, ...total, seconds: Math.round(ms / 1000) };
   appendFileSync(out, `${JSON.stringify(line)}\n`);
   console.log(JSON.stringify(line));
 }
