@@ -167,18 +167,20 @@ class Gen {
       const sh = 32 - 8 * z;
       const op = this.fk;
       const [lo, hi] = this.result();
-      const zf =
-        z === 8 ? `(${lo} === 0 && ${hi} === 0)` : z === 4 ? `(${lo} === 0)` : `((${lo} << ${sh}) === 0)`;
+      const zf = z === 8 ? `((${lo} | ${hi}) === 0)` : z === 4 ? `(${lo} === 0)` : `((${lo} << ${sh}) === 0)`;
       const sf = z === 8 ? `(${hi} < 0)` : z === 4 ? `(${lo} < 0)` : `((${lo} << ${sh}) < 0)`;
       let e: string | undefined;
       if (op === LF.Sub) {
         if (z === 8) {
-          if (k === 1) e = "(fah !== fbh ? fah >>> 0 < fbh >>> 0 : fa >>> 0 < fb >>> 0)";
-          else if (k === 2) e = "(fa === fb && fah === fbh)";
-          else if (k === 3) e = "(fah !== fbh ? fah >>> 0 < fbh >>> 0 : fa >>> 0 <= fb >>> 0)";
+          // Branch-free (`|`, `&` on comparisons): every comparison runs on every pass, so V8 has
+          // seen each one before it optimizes (a `&&` whose right side first runs at the loop's
+          // exit deoptimized the translated loop there, and the function never recovered).
+          if (k === 1) e = "((fah >>> 0 < fbh >>> 0) | ((fah === fbh) & (fa >>> 0 < fb >>> 0)))";
+          else if (k === 2) e = "(((fa ^ fb) | (fah ^ fbh)) === 0)";
+          else if (k === 3) e = "((fah >>> 0 < fbh >>> 0) | ((fah === fbh) & (fa >>> 0 <= fb >>> 0)))";
           else if (k === 4) e = sf;
-          else if (k === 6) e = "(fah !== fbh ? fah < fbh : fa >>> 0 < fb >>> 0)";
-          else if (k === 7) e = "(fah !== fbh ? fah < fbh : fa >>> 0 <= fb >>> 0)";
+          else if (k === 6) e = "((fah < fbh) | ((fah === fbh) & (fa >>> 0 < fb >>> 0)))";
+          else if (k === 7) e = "((fah < fbh) | ((fah === fbh) & (fa >>> 0 <= fb >>> 0)))";
         } else {
           const A = z === 4 ? "fa" : `(fa << ${sh})`;
           const B = z === 4 ? "fb" : `(fb << ${sh})`;
@@ -193,7 +195,7 @@ class Gen {
         if (k === 0 || k === 1) e = "false";
         else if (k === 2 || k === 3) e = zf;
         else if (k === 4 || k === 6) e = sf;
-        else if (k === 7) e = `(${zf} || ${sf})`;
+        else if (k === 7) e = `(${zf} | ${sf})`;
       } else if (k === 2) e = zf;
       else if (k === 4) e = sf;
       if (e !== undefined) return ["", neg(e)];
