@@ -29,7 +29,7 @@ import type { CodeCache } from "../cache.ts";
 import { CONDITION_CODES, type Cpu, LF } from "../cpu.ts";
 import { ea } from "../ops.ts";
 import { K, type Uop } from "../uop.ts";
-import { type Block, factory } from "./block.ts";
+import { type Block, compileBlock, factory } from "./block.ts";
 import { EXTEND } from "./fast.ts";
 
 const TWO32 = 4294967296;
@@ -254,14 +254,6 @@ class Gen {
     const A = this.t();
     const u = this.bind(`u${k}`, x);
     const EA = this.bind("ea", ea);
-    const sync = (): string => {
-      let s = "";
-      if (x.mBase >= 0)
-        s += `R[${2 * x.mBase}] = ${this.lo(x.mBase)}; R[${2 * x.mBase + 1}] = ${this.hi(x.mBase)}; `;
-      if (x.mIndex >= 0)
-        s += `R[${2 * x.mIndex}] = ${this.lo(x.mIndex)}; R[${2 * x.mIndex + 1}] = ${this.hi(x.mIndex)}; `;
-      return s;
-    };
     if (x.mSeg === -1 && x.mAbs >= 0 && x.mAbs < ADDR_LIMIT) return ["", `${x.mAbs}`];
     if (
       x.mSeg !== -1 ||
@@ -272,7 +264,7 @@ class Gen {
       x.mDisp < -2147483648 ||
       x.mDisp > 2147483647
     )
-      return [`${sync()}const ${A} = ${EA}(c, ${u});`, A];
+      return [`${SYNCF} const ${A} = ${EA}(c, ${u});`, A];
     const b = x.mBase;
     const i = x.mIndex;
     let sum = `${x.mDisp}`;
@@ -286,10 +278,11 @@ class Gen {
       checks.push(`(${this.hi(i)} + 0x8000)`);
     }
     // An absolute address: a constant when canonical (a negative one faults in `ea`).
-    if (checks.length === 0) return x.mDisp >= 0 ? ["", `${x.mDisp}`] : [`const ${A} = ${EA}(c, ${u});`, A];
+    if (checks.length === 0)
+      return x.mDisp >= 0 ? ["", `${x.mDisp}`] : [`${SYNCF} const ${A} = ${EA}(c, ${u});`, A];
     const s =
       `let ${A} = ${sum};\n` +
-      `if (!((${checks.join(" | ")}) >>> 16 === 0 && ${A} >= 0 && ${A} < ${ADDR_LIMIT})) { ${sync()}${A} = +${EA}(c, ${u}); }`;
+      `if (!((${checks.join(" | ")}) >>> 16 === 0 && ${A} >= 0 && ${A} < ${ADDR_LIMIT})) { ${SYNCF} ${A} = +${EA}(c, ${u}); }`;
     return [s, A];
   }
 
@@ -681,12 +674,21 @@ function flagUse(x: Uop, name: string, f: number, last: boolean): number {
 let mserial = 0;
 
 /**
+ * Placeholders for "the whole state into the Cpu" before a call that may throw (a slow memory
+ * access, `ea`): registers, pending flags and the cycle counter, as a statement and as the
+ * prefix of an expression. The catch handler then reads no local but the instruction index and
+ * count: locals the handler reads are materialised at every call that may throw, which boxed
+ * the cycle counter and full 32-bit register values (a heap number per loop iteration).
+ */
+const SYNCF = "/*SYNCF*/";
+const SYNCE = "/*SYNCE*/";
+
+/**
  * The memory accesses of an instruction's code with their TLB hit path written out (memory.ts
  * `read32` etc.: tag, offset, entry), the method called only on a miss: a block's function is
  * too large for V8 to inline every accessor call.
  */
 function inlineMemory(code: string): string {
-  if (process.env.XMC_NOINL) return code;
   const GET: Record<string, [string, number]> = {
     "8": ["getUint8(o", 4095],
     "16": ["getUint16(o", 4094],
@@ -696,13 +698,13 @@ function inlineMemory(code: string): string {
     .replace(/const (\w+) = m\.read(8|16|32)\((\w+)\)(?=[,;])/g, (_all, v: string, w: string, a: string) => {
       const o = `o${mserial++}`;
       const [get, lim] = GET[w]!;
-      return `const ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nconst ${v} = rT[${o}x] === ${a} - ${o} && ${o} <= ${lim} ? rV[${o}x].${get.replace("(o", `(${o}`)}${w === "8" ? "" : ", true"}) : m.read${w}(${a})`;
+      return `const ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nconst ${v} = rT[${o}x] === ${a} - ${o} && ${o} <= ${lim} ? rV[${o}x].${get.replace("(o", `(${o}`)}${w === "8" ? "" : ", true"}) : (${SYNCE}m.read${w}(${a}))`;
     })
     .replace(
       /const (\w+) = m\.read64\((\w+)\), (\w+) = m\.hi;/g,
       (_all, v: string, a: string, vh: string) => {
         const o = `o${mserial++}`;
-        return `const ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nlet ${v}, ${vh};\nif (rT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = rV[${o}x]; ${vh} = ${o}v.getInt32(${o} + 4, true); ${v} = ${o}v.getInt32(${o}, true); } else { ${v} = m.read64(${a}); ${vh} = m.hi; }`;
+        return `const ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nlet ${v}, ${vh};\nif (rT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = rV[${o}x]; ${vh} = ${o}v.getInt32(${o} + 4, true); ${v} = ${o}v.getInt32(${o}, true); } else { ${SYNCF} ${v} = m.read64(${a}); ${vh} = m.hi; }`;
       },
     )
     .replace(/m\.write(8|16|32)\((\w+), ([^;]+)\);/g, (_all, w: string, a: string, val: string) => {
@@ -710,11 +712,11 @@ function inlineMemory(code: string): string {
       const [get, lim] = GET[w]!;
       const set = get.replace("get", "set").replace("(o", `(${o}`);
       const v = w === "16" ? `${o}d & 0xffff` : `${o}d`;
-      return `const ${o}d = ${val};\nconst ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= ${lim}) wV[${o}x].${set}, ${v}${w === "8" ? "" : ", true"}); else m.write${w}(${a}, ${o}d);`;
+      return `const ${o}d = ${val};\nconst ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= ${lim}) wV[${o}x].${set}, ${v}${w === "8" ? "" : ", true"}); else { ${SYNCF} m.write${w}(${a}, ${o}d); }`;
     })
     .replace(/m\.write64\((\w+), ([^,]+), ([^;]+)\);/g, (_all, a: string, lo: string, hi: string) => {
       const o = `o${mserial++}`;
-      return `const ${o}l = ${lo}, ${o}h = ${hi};\nconst ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = wV[${o}x]; ${o}v.setInt32(${o}, ${o}l, true); ${o}v.setInt32(${o} + 4, ${o}h, true); } else m.write64(${a}, ${o}l, ${o}h);`;
+      return `const ${o}l = ${lo}, ${o}h = ${hi};\nconst ${o} = ${a} & 4095, ${o}x = ((${a} >>> 12) ^ (${a} >>> 20)) & 255;\nif (wT[${o}x] === ${a} - ${o} && ${o} <= 4088) { const ${o}v = wV[${o}x]; ${o}v.setInt32(${o}, ${o}l, true); ${o}v.setInt32(${o} + 4, ${o}h, true); } else { ${SYNCF} m.write64(${a}, ${o}l, ${o}h); }`;
     });
 }
 
@@ -799,7 +801,7 @@ export function translateBlock(b: Block): void {
     // A handler call: the state in the Cpu around it.
     const fn = gen.bind(`f${k}`, x.fn);
     const u = gen.bind(`u${k}`, x);
-    body += `i = ${k};\n${gen.SYNC} ${gen.flushFlags()} c.cycles = cy; c.rip = ${x.next}; sy = 1;\n${fn}(c, ${u});\nsy = 0; cy = c.cycles; ${gen.LOAD}\n${cost}\n`;
+    body += `i = ${k};\n${gen.SYNC} ${gen.flushFlags()} c.cycles = cy; c.rip = ${x.next};\n${fn}(c, ${u});\ncy = c.cycles; ${gen.LOAD}\n${cost}\n`;
     if (last) body += "rip = c.rip;\n";
     else {
       if (f & 2) body += `if (B.dead) ${gen.exit(`n + ${k + 1}`, "c.rip")}\n`;
@@ -818,10 +820,28 @@ export function translateBlock(b: Block): void {
     ? `n += ${len};\nif (rip !== ${b.head} || n + ${len} > left) ${gen.exit("n", "rip")}\n`
     : `${gen.exit(`${len}`, "rip")}\n`;
   const text =
-    `const R = c.regs;\nconst m = c.mem;\nconst rT = m.rTag, rV = m.rView, wT = m.wTag, wV = m.wView;\nconst tx = c.takenExtra;\nlet cy = c.cycles;\nlet n = 0, i = 0, sy = 0, rip = 0;\n` +
+    `const R = c.regs;\nconst m = c.mem;\nconst rT = m.rTag, rV = m.rView, wT = m.wTag, wV = m.wView;\nconst tx = c.takenExtra;\nlet cy = c.cycles;\nlet n = 0, i = 0, rip = 0;\n` +
     `let fo = 0, fs = 4, fa = 0, fah = 0, fb = 0, fbh = 0, fr = 0, frh = 0, fc = 0;\n${decl}` +
-    `try {\nfor (;;) {\n${body}${end}}\n} catch (e) {\nc.blockFault = i;\nc.blockDone = n;\nif (sy === 0) { ${sync} if (fo !== 0) { ${FLUSH} } c.cycles = cy; }\nthrow e;\n}`;
-  const src = text.replaceAll(gen.SYNC, sync).replaceAll(gen.LOAD, load);
+    `try {\nfor (;;) {\n${body}${end}}\n} catch (e) {\nc.blockFault = i;\nc.blockDone = n;\nthrow e;\n}`;
+  // Every call that may throw is a handler call (state synchronised before it) or a slow memory
+  // access or `ea` with the state synchronised just before (SYNCF / SYNCE).
+  const state = `${sync} if (fo !== 0) { ${FLUSH} } c.cycles = cy;`;
+  const stateE = `${dirty.map((r) => `R[${2 * r}] = a${r}, R[${2 * r + 1}] = h${r}, `).join("")}fo !== 0 && fl(c, fo, fs, fa, fah, fb, fbh, fr, frh, fc), c.cycles = cy, `;
+  const src = text
+    .replaceAll(gen.SYNC, sync)
+    .replaceAll(gen.LOAD, load)
+    .replaceAll(SYNCF, state)
+    .replaceAll(SYNCE, stateE);
+  // No call outside those (checked, so that a new form cannot bring back a stale catch).
+  const calls = (src.match(/\bm\.(read|write)\d+\(|\bea\(c/g) ?? []).length;
+  const synced = (
+    text.match(/\/\*SYNC[FE]\*\/ *(const \w+ = |\w+ = \+|\w+ = )?(m\.(read|write)\d+\(|ea\(c)/g) ?? []
+  ).length;
+  if (calls !== synced) {
+    // (A translator bug, never seen: run the block on its handlers instead.)
+    compileBlock(b);
+    return;
+  }
   const id = `t_${b.head.toString(16)}`;
   // A generated function of decoded operand numbers only: no guest bytes enter the source text.
   // Shared with every block that generates the same source (exec/block.ts `factory`).
