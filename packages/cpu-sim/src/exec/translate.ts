@@ -4,7 +4,7 @@
  *
  * - **Registers** the block touches live in locals (`a3`/`h3`: RBX's low and high int32
  *   halves), loaded at entry and written back at every exit, before a call to a handler and
- *   when something faults.
+ *   before a call that may throw (a slow memory access): the catch handler reads no locals.
  * - **Flags** stay lazy, in locals (`fo` the kind, `fs` the size, `fa fah fb fbh fr frh fc` as
  *   the Cpu's `lf*` fields): a producer only assigns locals, a condition after a producer of the
  *   same block is an expression on them (`cmp; jl` is `fa < fb`), and they reach the Cpu's lazy
