@@ -706,12 +706,15 @@ export function decode(
           break;
         case Method.N:
         case Method.Q:
+        case Method.KE:
+        case Method.KR:
+          // An MMX (N, Q) or mask (KE, KR) register in ModRM.rm, or memory (not for N and KR).
           if (modrm < 0xc0) {
-            if (method === Method.N) return fail(out, DecodeError.Invalid);
+            if (method === Method.N || method === Method.KR) return fail(out, DecodeError.Invalid);
             kind = OpKind.Mem;
             bits = MEM_BITS[size * 9 + msz]!;
           } else {
-            reg = Reg.MM0 + (modrm & 7);
+            reg = (method === Method.N || method === Method.Q ? Reg.MM0 : Reg.K0) + (modrm & 7);
             bits = 64;
           }
           break;
@@ -782,17 +785,6 @@ export function decode(
           bits = 8192;
           break;
         }
-        case Method.KE:
-        case Method.KR:
-          if (modrm < 0xc0) {
-            if (method === Method.KR) return fail(out, DecodeError.Invalid);
-            kind = OpKind.Mem;
-            bits = MEM_BITS[size * 9 + msz]!;
-          } else {
-            reg = Reg.K0 + (modrm & 7);
-            bits = 64;
-          }
-          break;
         case Method.MV: {
           if (modrm >= 0xc0 || out.sib < 0) return fail(out, DecodeError.Invalid);
           kind = OpKind.Mem;
