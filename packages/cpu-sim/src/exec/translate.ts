@@ -172,7 +172,9 @@ class Gen {
       let e: string | undefined;
       if (op === LF.Sub) {
         if (z === 8) {
-          // Branch-free (`|`, `&` on comparisons): every comparison runs on every pass, so V8 has
+          // Branch-free (`|`, `&` on comparisons; and `(a < b) | 0` for a carry, not `? 1 : 0`,
+          // which V8 compiles to a branch: about 18% on the cpubound checksum loop, whose carries
+          // are random): every comparison runs on every pass, so V8 has
           // seen each one before it optimizes (a `&&` whose right side first runs at the loop's
           // exit deoptimized the translated loop there, and the function never recovered).
           if (k === 1) e = "((fah >>> 0 < fbh >>> 0) | ((fah === fbh) & (fa >>> 0 < fb >>> 0)))";
@@ -208,11 +210,11 @@ class Gen {
     const z = this.fz;
     if (this.fk === LF.Sub)
       return z === 8
-        ? ["((fa - fb) | 0)", "((fah - fbh - (fa >>> 0 < fb >>> 0 ? 1 : 0)) | 0)"]
+        ? ["((fa - fb) | 0)", "((fah - fbh - ((fa >>> 0 < fb >>> 0) | 0)) | 0)"]
         : ["((fa - fb) | 0)", "0"];
     if (this.fk === LF.Add)
       return z === 8
-        ? ["((fa + fb) | 0)", "((fah + fbh + (((fa + fb) | 0) >>> 0 < fa >>> 0 ? 1 : 0)) | 0)"]
+        ? ["((fa + fb) | 0)", "((fah + fbh + ((((fa + fb) | 0) >>> 0 < fa >>> 0) | 0)) | 0)"]
         : ["((fa + fb) | 0)", "0"];
     return ["fr", "frh"];
   }
@@ -231,11 +233,11 @@ class Gen {
         case LF.Dec:
           return ["", "fc"];
         case LF.Sub:
-          if (z === 8) return ["", "((fah !== fbh ? fah >>> 0 < fbh >>> 0 : fa >>> 0 < fb >>> 0) ? 1 : 0)"];
-          return ["", `((fa << ${sh}) >>> 0 < (fb << ${sh}) >>> 0 ? 1 : 0)`];
+          if (z === 8) return ["", "((fah >>> 0 < fbh >>> 0) | ((fah === fbh) & (fa >>> 0 < fb >>> 0)))"];
+          return ["", `(((fa << ${sh}) >>> 0 < (fb << ${sh}) >>> 0) | 0)`];
         case LF.Add:
           if (z === 8) break;
-          return ["", `(((fa + fb) << ${sh}) >>> 0 < (fa << ${sh}) >>> 0 ? 1 : 0)`];
+          return ["", `((((fa + fb) << ${sh}) >>> 0 < (fa << ${sh}) >>> 0) | 0)`];
       }
     }
     return [this.flushFlags(), "c.cf()"];
@@ -422,9 +424,9 @@ function aluCode(gen: Gen, x: Uop, k: number, op: number): string | undefined {
   if (kind === LF.Logic) s += `const ${r} = ${a} ${sym} ${b}, ${r}h = ${a}h ${sym} ${b}h;\n`;
   else if (kind === LF.Add)
     // int32 arithmetic only: the carry out of the low half is `r < a` unsigned.
-    s += `const ${r} = (${a} + ${b}) | 0;\nconst ${r}h = (${a}h + ${b}h + (${r} >>> 0 < ${a} >>> 0 ? 1 : 0)) | 0;\n`;
+    s += `const ${r} = (${a} + ${b}) | 0;\nconst ${r}h = (${a}h + ${b}h + ((${r} >>> 0 < ${a} >>> 0) | 0)) | 0;\n`;
   else
-    s += `const ${r} = (${a} - ${b}) | 0;\nconst ${r}h = (${a}h - ${b}h - (${a} >>> 0 < ${b} >>> 0 ? 1 : 0)) | 0;\n`;
+    s += `const ${r} = (${a} - ${b}) | 0;\nconst ${r}h = (${a}h - ${b}h - ((${a} >>> 0 < ${b} >>> 0) | 0)) | 0;\n`;
   if (write) {
     if (x.k0 === K.Mem) s += `m.write64(${A}, ${r}, ${r}h);\n`;
     else {
@@ -517,7 +519,7 @@ function leaCode(gen: Gen, x: Uop): string {
   if (B >= 0) {
     const b = gen.lo(B);
     if (!wide) return `a${D} = (${DL} + (${b} >>> 0)) | 0; h${D} = 0;`;
-    return `const ${t} = ${DL} + (${b} >>> 0);\nconst ${t}h = (${DH} + ${gen.hi(B)} + (${t} >= ${TWO32} ? 1 : 0)) | 0;\na${D} = ${t} | 0; h${D} = ${t}h;`;
+    return `const ${t} = ${DL} + (${b} >>> 0);\nconst ${t}h = (${DH} + ${gen.hi(B)} + ((${t} >= ${TWO32}) | 0)) | 0;\na${D} = ${t} | 0; h${D} = ${t}h;`;
   }
   if (I >= 0) {
     const i = gen.lo(I);
@@ -643,9 +645,9 @@ function cmovCode(gen: Gen, x: Uop, k: number, cc: number): string {
 
 function setccCode(gen: Gen, x: Uop, k: number, cc: number): string {
   const [pre, e] = gen.cond(cc);
-  if (x.k0 === K.Gpr) return `${pre}\n${gen.setB(x.r0, x.h0, `(${e} ? 1 : 0)`)}`;
+  if (x.k0 === K.Gpr) return `${pre}\n${gen.setB(x.r0, x.h0, `((${e}) | 0)`)}`;
   const [apre, A] = gen.addr(x, k);
-  return `${pre}\n${apre}\nm.write8(${A}, ${e} ? 1 : 0);`;
+  return `${pre}\n${apre}\nm.write8(${A}, (${e}) | 0);`;
 }
 
 /**
