@@ -276,6 +276,10 @@ export function explorePreemptions(
   maxRuns: number,
 ): { runs: number; complete: boolean } {
   let runs = 0;
+  // Schedules of the next level beyond what the budget can still run are not kept: a long
+  // schedule (8 CPUs through 64 sites) has tens of thousands of choice points, and keeping every
+  // child of every run exhausted the heap (the order of the runs is the same either way).
+  let dropped = false;
   let level: (readonly [number, number])[][] = [[]];
   for (let k = 0; k <= bound && level.length > 0; k++) {
     const next: (readonly [number, number])[][] = [];
@@ -288,11 +292,14 @@ export function explorePreemptions(
       const from = devs.length > 0 ? devs[devs.length - 1]![0] + 1 : 0;
       for (let d = from; d < s.widths.length; d++)
         for (let alt = 0; alt < s.widths[d]!; alt++)
-          if (alt !== s.defaults[d]) next.push([...devs, [d, alt] as const]);
+          if (alt !== s.defaults[d]) {
+            if (next.length >= maxRuns - runs) dropped = true;
+            else next.push([...devs, [d, alt] as const]);
+          }
     }
     level = next;
   }
-  return { runs, complete: true };
+  return { runs, complete: !dropped };
 }
 
 // ---- the checker -----------------------------------------------------------------------------
