@@ -58,8 +58,6 @@ class CodePage {
   readonly lineN: Int32Array = new Int32Array(PAGE_SIZE / LINE);
   /** Per line: the blocks with an instruction on it. */
   readonly blocks: (Block[] | undefined)[] = new Array(PAGE_SIZE / LINE).fill(undefined);
-  /** Cached uops that start on this page. */
-  count = 0;
 }
 
 const LINES_PER_PAGE = PAGE_SIZE / LINE;
@@ -240,7 +238,6 @@ export class CodeCache {
     const pno = Math.floor(ip / PAGE_SIZE);
     const pg = this.page(pno, true)!;
     pg.uops[ip & (PAGE_SIZE - 1)] = u;
-    pg.count++;
     this.count++;
     const end = ip + Math.max(u.len, 1) - 1;
     for (let l = Math.floor(ip / LINE); l <= Math.floor(end / LINE); l++) {
@@ -288,7 +285,6 @@ export class CodeCache {
     const off = ip & (PAGE_SIZE - 1);
     if (pg === undefined || pg.uops[off] !== u) return false;
     pg.uops[off] = undefined;
-    pg.count--;
     this.count--;
     u.live = false;
     u.blk = null;

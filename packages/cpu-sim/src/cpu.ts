@@ -5,6 +5,7 @@
  * result) and individual flags are computed when something reads them.
  * @module
  */
+import { CONDITIONS } from "@xmc/x86-decode";
 import type { Memory } from "./memory.ts";
 
 /** GPR numbers. */
@@ -85,25 +86,11 @@ export interface CpuHost {
   hostcall?(c: Cpu): boolean;
 }
 
-/** The condition codes by their number (the `cc` of Jcc/SETcc/CMOVcc and of {@link Cpu.cond}). */
-export const CONDITION_CODES: readonly string[] = [
-  "o",
-  "no",
-  "b",
-  "ae",
-  "e",
-  "ne",
-  "be",
-  "a",
-  "s",
-  "ns",
-  "p",
-  "np",
-  "l",
-  "ge",
-  "le",
-  "g",
-];
+/**
+ * The condition codes by their number (the `cc` of Jcc/SETcc/CMOVcc and of {@link Cpu.cond}):
+ * the decoder's list, in the order of their encodings.
+ */
+export const CONDITION_CODES: readonly string[] = CONDITIONS;
 
 /** The state of one vCPU. */
 export class Cpu {

@@ -93,10 +93,6 @@ export class Memory {
   /** Write TLB entries. */
   readonly wView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
 
-  /** The page last marked (markCode), reset whenever pages are mapped or unmapped. */
-  private markPage = -1;
-  private markPg: Page | undefined = undefined;
-
   /** High 32 bits of the last 64-bit read ({@link read64}). */
   hi = 0;
 
@@ -107,7 +103,6 @@ export class Memory {
   private flushTlb(): void {
     this.rTag.fill(Number.NaN);
     this.wTag.fill(Number.NaN);
-    this.markPage = -1;
     this.slowNo = -1;
   }
 
@@ -192,15 +187,8 @@ export class Memory {
 
   /** Mark the page of `addr` as holding cached code (count up) or release it (count down). */
   markCode(page: number, delta: number): void {
-    // The same page again and again (a code page's instructions): skip the map (a page number
-    // above 2^31 is a boxed key).
-    let pg: Page | undefined;
-    if (page === this.markPage) pg = this.markPg;
-    else {
-      pg = this.pages.get(page);
-      this.markPage = page;
-      this.markPg = pg;
-    }
+    // The same page again and again (a code page's instructions): the slow paths' memo.
+    const pg = this.slowPage(page);
     if (!pg) return;
     pg.code += delta;
     if (pg.code < 0) pg.code = 0;

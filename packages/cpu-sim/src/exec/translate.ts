@@ -288,6 +288,13 @@ class Gen {
     return [s, A];
   }
 
+  /** [statements, address] of `x`'s memory operand when it has one in operand 0 or 1, else ["", ""]. */
+  memOperand(x: Uop, k: number): [string, string] {
+    if (x.k0 !== K.Mem && x.k1 !== K.Mem) return ["", ""];
+    const [pre, a] = this.addr(x, k);
+    return [`${pre}\n`, a];
+  }
+
   /** Read a byte register: expression. */
   getB(r: number, h: number): string {
     return h ? `((${this.lo(r)} >> 8) & 0xff)` : `(${this.lo(r)} & 0xff)`;
@@ -367,13 +374,7 @@ function aluCode(gen: Gen, x: Uop, k: number, op: number): string | undefined {
   const write = op !== 2 && op !== 6;
   const kind = op === 0 ? LF.Add : op === 1 || op === 2 ? LF.Sub : LF.Logic;
   const sym = op === 3 || op === 6 ? "&" : op === 4 ? "|" : "^";
-  let s = "";
-  let A = "";
-  if (x.k0 === K.Mem || x.k1 === K.Mem) {
-    const [pre, a] = gen.addr(x, k);
-    s += `${pre}\n`;
-    A = a;
-  }
+  let [s, A] = gen.memOperand(x, k);
   const a = gen.t();
   const b = gen.t();
   const r = gen.t();
@@ -446,13 +447,7 @@ function aluCode(gen: Gen, x: Uop, k: number, op: number): string | undefined {
 
 function movCode(gen: Gen, x: Uop, k: number): string | undefined {
   const size = x.s0;
-  let s = "";
-  let A = "";
-  if (x.k0 === K.Mem || x.k1 === K.Mem) {
-    const [pre, a] = gen.addr(x, k);
-    s += `${pre}\n`;
-    A = a;
-  }
+  let [s, A] = gen.memOperand(x, k);
   const LO = x.immLo | 0;
   const HI = x.immHi | 0;
   if (size === 1) {
