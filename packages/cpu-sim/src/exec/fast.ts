@@ -972,15 +972,21 @@ export const EXTEND: Readonly<Record<string, boolean>> = {
 /** Form name → mnemonic, memoized (a sliced string is a slow property key on every decode). */
 const MNEMONIC = new Map<string, string>();
 
-/** A specialised handler for `u` (form `name`), or undefined to keep the generic one. */
-export function specialize(u: Uop, name: string): Handler | undefined {
-  if (u.lock) return undefined;
+/** The mnemonic of a form name (`add_Ev_Gv` → `add`). */
+export function mnemonic(name: string): string {
   let mn = MNEMONIC.get(name);
   if (mn === undefined) {
     const us = name.indexOf("_");
     mn = us < 0 ? name : name.slice(0, us);
     MNEMONIC.set(name, mn);
   }
+  return mn;
+}
+
+/** A specialised handler for `u` (form `name`), or undefined to keep the generic one. */
+export function specialize(u: Uop, name: string): Handler | undefined {
+  if (u.lock) return undefined;
+  const mn = mnemonic(name);
   const op = ALU_OPS[mn];
   if (op !== undefined) return u.nops === 2 ? aluHandler(op, u) : undefined;
   const jcc = JCC[mn];

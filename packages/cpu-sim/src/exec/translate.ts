@@ -30,7 +30,7 @@ import { CONDITION_CODES, type Cpu, LF } from "../cpu.ts";
 import { ea } from "../ops.ts";
 import { K, type Uop } from "../uop.ts";
 import { type Block, compileBlock, factory } from "./block.ts";
-import { EXTEND } from "./fast.ts";
+import { EXTEND, mnemonic } from "./fast.ts";
 
 const TWO32 = 4294967296;
 const ADDR_LIMIT = 2 ** 47;
@@ -315,8 +315,7 @@ class Gen {
 function inline(gen: Gen, x: Uop, k: number, name: string): string | undefined {
   if (NOPS.has(name) && !x.spec) return "";
   if (!x.spec) return undefined;
-  const us = name.indexOf("_");
-  const mn = us < 0 ? name : name.slice(0, us);
+  const mn = mnemonic(name);
   const alu = ALU[mn];
   if (alu !== undefined) return aluCode(gen, x, k, alu);
   if (mn.startsWith("cmov") && CC[mn.slice(4)] !== undefined) return cmovCode(gen, x, k, CC[mn.slice(4)]!);
@@ -653,8 +652,7 @@ function flagUse(x: Uop, name: string, f: number, last: boolean): number {
   if (last || (f !== 0 && f !== 1)) return 1;
   if (NOPS.has(name) && !x.spec) return 0;
   if (!x.spec) return 1;
-  const us = name.indexOf("_");
-  const mn = us < 0 ? name : name.slice(0, us);
+  const mn = mnemonic(name);
   const mem = x.k0 === K.Mem || x.k1 === K.Mem;
   if (ALU[mn] !== undefined) return mem ? 3 : 2;
   if (mn === "inc" || mn === "dec") return 3;
@@ -746,8 +744,7 @@ export function translateBlock(b: Block): void {
     const name = formName(x.form);
     const last = k === len - 1;
     const cost = `cy += ${x.cost};`;
-    const us = name.indexOf("_");
-    const mn = us < 0 ? name : name.slice(0, us);
+    const mn = mnemonic(name);
     body += `// ${k}: ${name}\n`;
     // Transfers translated inline (specialised forms only: direct targets, plain RET).
     if (
