@@ -22,6 +22,7 @@ export const LINE = 64;
 /** Chooses the handler for a decoded form (by its name) and the modeled cost. */
 export interface HandlerTable {
   handler(form: number, name: string): Handler | undefined;
+  /** In ticks (cost.ts `toTicks`). */
   cost(u: Uop, name: string): number;
   /** A handler specialised for this instruction's operands (optional; same semantics). */
   specialize?(u: Uop, name: string): Handler | undefined;
@@ -91,6 +92,8 @@ export class CodeCache {
   /** The current threshold for a generated function, and the number generated. */
   jitNext: number = JIT_THRESHOLD;
   jitted = 0;
+  /** Of those, blocks fast mode could not translate (run on their handlers; 0 unless a bug). */
+  untranslated = 0;
   /** Decodes performed (cache misses). */
   misses = 0;
   /** Writes that dropped cached code (each bumps `gen`). */
@@ -212,7 +215,7 @@ export class CodeCache {
     // allocation: code rewritten before every call pays for a decode only).
     if (old !== undefined) old.reload(h, insn);
     else old = new Uop(h, insn);
-    old.cost = this.table.cost(old, name);
+    old.ticks = this.table.cost(old, name);
     // Specialised on its second execution or when a block takes it (`specialize`): code run
     // once (rewritten before each call) does not pay for it.
     return this.enter(old);

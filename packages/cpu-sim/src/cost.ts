@@ -82,6 +82,19 @@ export const DEFAULT_PROFILE: CostProfile = {
   },
 };
 
+/**
+ * Modeled time is counted in ticks, hundredths of a cycle, as an integer: every sum of costs is
+ * then exact, in any order, so fast mode adds a block's costs at once and still matches the
+ * interpreter's per-instruction sum to the bit (a float sum of 0.33s depends on its order). A
+ * profile's figures are rounded to the nearest tick.
+ */
+export const TICKS_PER_CYCLE = 100;
+
+/** `cycles` in ticks (rounded to the nearest). */
+export function toTicks(cycles: number): number {
+  return Math.round(cycles * TICKS_PER_CYCLE);
+}
+
 const NOPS = /^(nop|endbr|pause|prefetch|fwait$|lfence|sfence|mfence)/;
 const SERIALIZING = /^(cpuid|iret|serialize|wrmsr|lgdt|lidt|lldt|ltr|invd|wbinvd|invlpg|rsm|mov_C)/;
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { CONDITIONS } from "@xmc/x86-decode";
+import { TICKS_PER_CYCLE } from "./cost.ts";
 import type { Memory } from "./memory.ts";
 
 /** GPR numbers. */
@@ -138,14 +139,27 @@ export class Cpu {
   readonly fpuMant: Int32Array = new Int32Array(16);
   /** x87 data registers R0-R7: sign (bit 15) and biased 15-bit exponent. */
   readonly fpuExp: Uint16Array = new Uint16Array(8);
-  /** Modeled cycles spent by this CPU (its TSC). */
-  cycles = 0;
+  /** Modeled time spent by this CPU in ticks (1/{@link TICKS_PER_CYCLE} cycle, an integer). */
+  ticks = 0;
+  /**
+   * Modeled cycles spent by this CPU (its TSC): {@link ticks} in cycles. Setting it takes the
+   * nearest tick not below `v`, so that `c.cycles = t` makes `c.cycles >= t` hold (the scheduler
+   * advances an idle CPU to a wake-up time that way).
+   */
+  get cycles(): number {
+    return this.ticks / TICKS_PER_CYCLE;
+  }
+  set cycles(v: number) {
+    let t = Math.round(v * TICKS_PER_CYCLE);
+    if (t / TICKS_PER_CYCLE < v) t++;
+    this.ticks = t;
+  }
   /** Instructions retired. */
   instructions = 0;
   /** Scratch: high half of the last 64-bit operand read. */
   hi = 0;
-  /** Extra modeled cycles for a taken conditional branch (profile: taken - not taken). */
-  takenExtra = 0.5;
+  /** Extra modeled ticks for a taken conditional branch (profile: taken - not taken). */
+  takenTicks = 50;
   /** Set by a handler (syscall) to make the run loop return after this instruction. */
   stopRequested = false;
   /** The exception or fault that stopped the run loop (CpuException, GuestFault, or a host error). */
@@ -163,6 +177,11 @@ export class Cpu {
     this.xmmBytes = new Uint8Array(this.xmm.buffer);
     this.xmmF32 = new Float32Array(this.xmm.buffer);
     this.xmmF64 = new Float64Array(this.xmm.buffer);
+    // A double field from the start: V8 keeps a field holding small integers untagged and, when
+    // the count passes 2^31, changes the object's shape, which deoptimized every function that
+    // had seen the old one (the simulator's loop and each translated block) mid-run.
+    this.ticks = 0.5;
+    this.ticks = 0;
   }
 
   /** A 64-bit register as a number (exact when below 2^53; use for addresses). */

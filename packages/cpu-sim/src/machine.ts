@@ -5,7 +5,7 @@
  * @module
  */
 import { CodeCache, type CodeCache as CodeCacheT } from "./cache.ts";
-import { type CostProfile, classify, DEFAULT_PROFILE } from "./cost.ts";
+import { type CostProfile, classify, DEFAULT_PROFILE, toTicks } from "./cost.ts";
 import { Cpu, type CpuHost } from "./cpu.ts";
 import { cpuid } from "./cpuid.ts";
 import { specialize } from "./exec/fast.ts";
@@ -141,7 +141,7 @@ export class Machine {
           (u.osize === 8 ? 1 : 0);
         let v = costs.get(key);
         if (v === undefined) {
-          v = classify(u, name, profile);
+          v = toTicks(classify(u, name, profile));
           costs.set(key, v);
         }
         return v;
@@ -158,7 +158,7 @@ export class Machine {
     this.cpus = [];
     for (let i = 0; i < n; i++) {
       const c = new Cpu(i, this.mem);
-      c.takenExtra = profile.insn.branchTaken - profile.insn.branchNotTaken;
+      c.takenTicks = toTicks(profile.insn.branchTaken) - toTicks(profile.insn.branchNotTaken);
       this.cpus.push(c);
     }
     if (opts.precise) {

@@ -48,12 +48,30 @@ export class MemoryLimitError extends Error {
   }
 }
 
-interface Page {
-  bytes: Uint8Array;
-  view: DataView;
-  perm: number;
+/**
+ * A mapped page. Its bytes are allocated when first used: a fresh mapping is zero-filled, and
+ * most of an 8 MB stack is never touched (allocating its 2,048 pages' buffers up front cost
+ * several milliseconds and a garbage collection per process).
+ */
+class Page {
+  private b: Uint8Array | null = null;
+  private v: DataView | null = null;
   /** Number of cached decoded instructions on this page (writes must invalidate them). */
-  code: number;
+  code = 0;
+  constructor(public perm: number) {}
+  get bytes(): Uint8Array {
+    return this.b ?? this.alloc();
+  }
+  get view(): DataView {
+    if (this.v === null) this.alloc();
+    return this.v!;
+  }
+  private alloc(): Uint8Array {
+    const b = new Uint8Array(PAGE_SIZE);
+    this.b = b;
+    this.v = new DataView(b.buffer);
+    return b;
+  }
 }
 
 const TLB_SIZE = 256;
@@ -92,6 +110,17 @@ export class Memory {
   readonly wTag: Float64Array = new Float64Array(TLB_SIZE).fill(Number.NaN);
   /** Write TLB entries. */
   readonly wView: DataView[] = new Array(TLB_SIZE).fill(EMPTY_VIEW);
+  // The same tags as int32 halves (low: 1 when empty, never a page base), for translated code
+  // that has an address as the two halves of a register plus a displacement: comparing them is
+  // integer work only, and a hit proves the address canonical (exec/translate.ts `addr`).
+  /** Read TLB tags, low 32 bits. */
+  readonly rTagLo: Int32Array = new Int32Array(TLB_SIZE).fill(1);
+  /** Read TLB tags, high 32 bits. */
+  readonly rTagHi: Int32Array = new Int32Array(TLB_SIZE);
+  /** Write TLB tags, low 32 bits. */
+  readonly wTagLo: Int32Array = new Int32Array(TLB_SIZE).fill(1);
+  /** Write TLB tags, high 32 bits. */
+  readonly wTagHi: Int32Array = new Int32Array(TLB_SIZE);
 
   /** High 32 bits of the last 64-bit read ({@link read64}). */
   hi = 0;
@@ -103,6 +132,8 @@ export class Memory {
   private flushTlb(): void {
     this.rTag.fill(Number.NaN);
     this.wTag.fill(Number.NaN);
+    this.rTagLo.fill(1);
+    this.wTagLo.fill(1);
     this.slowNo = -1;
   }
 
@@ -133,8 +164,7 @@ export class Memory {
       const pg = this.pages.get(p);
       if (pg) pg.perm = perm;
       else {
-        const bytes = new Uint8Array(PAGE_SIZE);
-        this.pages.set(p, { bytes, view: new DataView(bytes.buffer), perm, code: 0 });
+        this.pages.set(p, new Page(perm));
         this.mapped += PAGE_SIZE;
       }
     }
@@ -194,7 +224,10 @@ export class Memory {
     if (pg.code < 0) pg.code = 0;
     // Writable TLB entries must not cover code pages.
     const i = tlbIndex(page);
-    if (this.wTag[i] === page * PAGE_SIZE) this.wTag[i] = Number.NaN;
+    if (this.wTag[i] === page * PAGE_SIZE) {
+      this.wTag[i] = Number.NaN;
+      this.wTagLo[i] = 1;
+    }
   }
 
   /** The page of a guest read or fetch (slow path: fills the read TLB for reads). */
@@ -207,6 +240,8 @@ export class Memory {
     if (!exec) {
       const i = tlbIndex(p);
       this.rTag[i] = p * PAGE_SIZE;
+      this.rTagLo[i] = (p * PAGE_SIZE) | 0;
+      this.rTagHi[i] = Math.floor(p / 1048576);
       this.rView[i] = pg.view;
     }
     return pg;
@@ -238,6 +273,8 @@ export class Memory {
     else {
       const i = tlbIndex(p);
       this.wTag[i] = p * PAGE_SIZE;
+      this.wTagLo[i] = (p * PAGE_SIZE) | 0;
+      this.wTagHi[i] = Math.floor(p / 1048576);
       this.wView[i] = pg.view;
     }
     return pg;

@@ -100,8 +100,8 @@ export class Uop {
   lock = false;
   /** Vector length in bytes (VEX/EVEX), 0 for legacy. */
   vl = 0;
-  /** Modeled cost in cycles (from the cost profile). */
-  cost = 0;
+  /** Modeled cost in ticks (cost.ts {@link TICKS_PER_CYCLE}; from the cost profile). */
+  ticks = 0;
   /** Cost class index (for statistics). */
   costClass = 0;
   /** Straight-line successor (valid while it is `live`). */
@@ -156,7 +156,7 @@ export class Uop {
     this.k2 = this.r2 = this.s2 = this.h2 = 0;
     this.k3 = this.r3 = this.s3 = 0;
     this.mAbs = -1;
-    this.cost = 0;
+    this.ticks = 0;
     this.costClass = 0;
     this.nextU = null;
     this.takenU = null;

@@ -54,8 +54,11 @@ export interface Block {
    * while at most `left` instructions) and returns how many instructions completed; the last
    * one is `uops[(count - 1) % len]`.
    */
-  run: ((c: Cpu, cache: CodeCache, gen: number, left: number) => number) | null;
+  run: RunFn | null;
 }
+
+/** A block's generated function: `run(c, block, cache, left)` (see {@link Block.run}). */
+export type RunFn = (c: Cpu, b: Block, cache: CodeCache, left: number) => number;
 
 /** Executions of a uop (by the single-step loop) before a block is built from it. */
 export const BLOCK_THRESHOLD = 48;
@@ -86,30 +89,6 @@ const PAD = `if (g < 0) {\n${Array.from({ length: 70 }, (_, i) => `c.blockDone =
 
 const PAGE = 4096;
 let serial = 0;
-
-/** Generated factories by parameter names and source (bounded: forgotten all at once when full). */
-const FACTORIES = new Map<string, (...values: unknown[]) => unknown>();
-const FACTORIES_MAX = 1024;
-
-/**
- * The factory `new Function(...names, body)`, shared by every block (of any machine in this
- * process) whose generated source is the same: V8 then compiles and optimizes it once, and the
- * functions it makes share that code. For fast mode's translations (exec/translate.ts), whose
- * calls go to shared handlers; not for tier 2's dispatchers (`compileBlock`), which call each
- * uop's own specialised closure. Without it every new Machine, and every retranslation of
- * code rewritten back to what it was, pays V8's warm-up again (about 60 ms on the cpubound bench
- * program's first 4M instructions, measured 2026-11-29).
- */
-export function factory(names: string[], body: string): (...values: unknown[]) => unknown {
-  const key = `${names.join(",")}\n${body}`;
-  let make = FACTORIES.get(key);
-  if (make === undefined) {
-    if (FACTORIES.size >= FACTORIES_MAX) FACTORIES.clear();
-    make = new Function(...names, body) as (...values: unknown[]) => unknown;
-    FACTORIES.set(key, make);
-  }
-  return make;
-}
 
 /** Instructions whose specialised handler may store to memory. */
 function mayStore(u: Uop, name: string): boolean {
@@ -202,7 +181,7 @@ export function runBlock(c: Cpu, cache: CodeCache, b: Block, left: number): numb
         const f = fl[i]!;
         if (f & 1) c.rip = x.next;
         x.fn(c, x);
-        c.cycles += x.cost;
+        c.ticks += x.ticks;
         if (f !== 1 && f !== 0) {
           if (f & 2 && cache.gen !== g) {
             // RIP is past the instruction unless it was set before the handler (which may branch).
@@ -236,7 +215,7 @@ export function compileBlock(b: Block): void {
     values.push(x.fn, x);
     let s = `i = ${k};`;
     if (f & 1) s += ` c.rip = ${x.next};`;
-    s += ` f${k}(c, u${k}); c.cycles += ${x.cost};`;
+    s += ` f${k}(c, u${k}); c.ticks += ${x.ticks};`;
     if (f & 2) s += ` if (cache.gen !== g) { ${f & 1 ? "" : `c.rip = ${x.next}; `}return ${ret}${k + 1}; }`;
     if (f & 4) s += ` if (c.rip !== ${b.expect[k]}) return ${ret}${k + 1};`;
     return `${s}\n`;
@@ -265,7 +244,7 @@ export function compileBlock(b: Block): void {
   const text = b.loops
     ? `for (;;) {\n${body}n += ${len};\nif (c.rip !== ${b.head} || n + ${len} > left) return n;\n}`
     : `${body}return ${len};`;
-  // A unique name: this code must not be shared (exec/block.ts `factory`) with another block's,
+  // A unique name: this code must not be shared (exec/translate.ts `shared`) with another block's,
   // even of the same source, nor hit V8's cache of compiled sources: it calls each uop's own
   // handler closure, and shared code sees them all (megamorphic calls, nothing inlined: the
   // interpreter's tier 2 ran at half speed from a process's second machine on).
@@ -273,7 +252,7 @@ export function compileBlock(b: Block): void {
   // A generated dispatcher of existing handlers: no guest data enters the source text.
   const make = new Function(
     ...names,
-    `${len <= CHUNK ? "" : pre}return function ${id}(c, cache, g, left) {\n${len <= CHUNK ? pre : ""}let n = 0;\nlet k = 0;\ntry {\n${text}\n} catch (e) {\n${handler}\nthrow e;\n}\n};`,
+    `${len <= CHUNK ? "" : pre}return function ${id}(c, B, cache, left) {\nconst g = cache.gen;\n${len <= CHUNK ? pre : ""}let n = 0;\nlet k = 0;\ntry {\n${text}\n} catch (e) {\n${handler}\nthrow e;\n}\n};`,
   );
   b.run = make(...values);
 }

@@ -37,7 +37,7 @@ function jcc(cc: number): Handler {
   return (c, u) => {
     if (c.cond(cc)) {
       c.rip = u.target;
-      c.cycles += c.takenExtra;
+      c.ticks += c.takenTicks;
     }
   };
 }

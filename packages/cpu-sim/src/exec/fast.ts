@@ -860,7 +860,7 @@ function jccHandler(cc: number, u: Uop): Handler {
   return (c) => {
     if (F(c) === WANT) {
       c.rip = T;
-      c.cycles += c.takenExtra;
+      c.ticks += c.takenTicks;
     }
   };
 }

@@ -44,12 +44,13 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
         executing = true;
         const run = b.run;
         let k: number;
-        if (run !== null) k = run(c, cache, cache.gen, budget - n);
+        if (run !== null) k = run(c, b, cache, budget - n);
         else {
           k = runBlock(c, cache, b, budget - n);
           if ((b.heat += k) >= cache.jitNext && cache.jitThreshold > 0) {
-            if (cache.translate) translateBlock(b);
-            else compileBlock(b);
+            if (cache.translate) {
+              if (!translateBlock(b)) cache.untranslated++;
+            } else compileBlock(b);
             cache.jitted++;
             // Each compilation costs V8 milliseconds: the more blocks already have functions, the
             // hotter the next one must be (the threshold doubles every JIT_DOUBLING blocks).
@@ -72,7 +73,7 @@ export function runCpu(c: Cpu, cache: CodeCache, budget: number): Stop {
         const tf = c.flags & 0x100;
         u.fn(c, u);
         executing = false;
-        c.cycles += u.cost;
+        c.ticks += u.ticks;
         n++;
         if (tf !== 0) {
           c.fault = new CpuException(Vec.DB, "single step");

@@ -31,8 +31,8 @@ enum S {
   Cmps = 4,
 }
 
-/** Modeled cycles per element, by kind. */
-const PER_ELEMENT = [1, 1, 0.5, 0.5, 1];
+/** Modeled ticks per element, by kind (1, 1, 0.5, 0.5 and 1 cycles). */
+const PER_ELEMENT = [100, 100, 50, 50, 100];
 
 const fill = new Uint8Array(PAGE);
 
@@ -151,7 +151,7 @@ function str(kind: S, fixed: number): Handler {
         // Not finished and not stopped by a REPE/REPNE condition: execute again.
         if (left !== 0 && !stopped) c.rip = u.ip;
       }
-      c.cycles += n * PER_ELEMENT[kind]!;
+      c.ticks += n * PER_ELEMENT[kind]!;
     }
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { Br, DecodeError, decode, formatAtt, formName, Instruction } from "@xmc/x86-decode";
-import { type CostProfile, classify } from "../cost.ts";
+import { type CostProfile, classify, toTicks } from "../cost.ts";
 import type { Cpu } from "../cpu.ts";
 import { CpuException, Vec } from "../errors.ts";
 import { HANDLERS } from "../exec/index.ts";
@@ -109,7 +109,7 @@ export class PreciseCore {
       const w = this.mem.log[i]!;
       p.fetch.noteOwnStore(w.addr, w.size);
     }
-    c.cycles += u.cost;
+    c.ticks += u.ticks;
     c.instructions++;
     if (insn.serializing) this.serialize(p);
     p.prevNext = u.next;
@@ -238,7 +238,7 @@ export class PreciseCore {
     const u = new Uop(this.handlerFor(insn.form) ?? unimplementedHandler, insn);
     u.text = formatAtt(insn);
     UOPS.set(insn.ip, u);
-    if (u.cost === 0) u.cost = classify(u, formName(insn.form), this.profile);
+    if (u.ticks === 0) u.ticks = toTicks(classify(u, formName(insn.form), this.profile));
     return u;
   }
 

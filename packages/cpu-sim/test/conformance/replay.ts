@@ -167,7 +167,7 @@ export function replay(
       };
       translateBlock(b);
       try {
-        b.run!(c, m.cache, m.cache.gen, 1);
+        b.run!(c, b, m.cache, 1);
         c.instructions++;
       } catch (e) {
         c.rip = first.ip;
