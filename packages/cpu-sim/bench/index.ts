@@ -119,7 +119,9 @@ for (const [name, rounds] of programs) {
   if (qemuOk) {
     console.log(`  qemu-user:       ${fmt(mips.qemu!)} MIPS (incl. process start)`);
     const r = ratios(mips.fast!, mips.qemu!);
-    console.log(`  qemu-user / fast (run by run): ${fmt(r, 1)} (target: at most 4)`);
+    // Issue 11's target is for the CPU-bound program only.
+    const target = name === "cpubound" ? " (target: at most 4)" : "";
+    console.log(`  qemu-user / fast (run by run): ${fmt(r, 1)}${target}`);
     console.log(`  qemu-user / interpreter:       ${fmt(ratios(mips.interp!, mips.qemu!), 1)}`);
   }
   if (outs.size !== 1)
