@@ -3,7 +3,7 @@
  * per configuration (plus the bounded-exhaustive part), INT3 batch protocol, strict mode.
  * Appends one JSON line per configuration to `bench/long-check.jsonl` (or argv[2]), and one per
  * finished chunk of XMC_PATCH_CHUNK (default 25,000) schedules to `<out>.chunks`.
- *   tsx bench/long-check.ts [out.jsonl] [filter]
+ *   [XMC_PATCH_REVERSE=1] tsx bench/long-check.ts [out.jsonl] [filter]
  */
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -58,10 +58,45 @@ const chunksOf = (config: string): Map<number, Chunk> =>
   );
 // Random schedules per chunk (the seed of a chunk is 1 + its first index).
 const CHUNK = Number(process.env.XMC_PATCH_CHUNK ?? 25_000);
+// XMC_PATCH_REVERSE=1 takes the chunks from the last one down, so that a second process can share
+// a configuration's work with one going forwards: each re-reads the chunks file before a chunk
+// and skips what the other has done, and the one that finds all chunks done writes the line.
+const order = (n: number): number[] => {
+  const ats: number[] = [];
+  for (let at = 0; at < n; at += CHUNK) ats.push(at);
+  return process.env.XMC_PATCH_REVERSE === "1" ? ats.reverse() : ats;
+};
 for (const make of configs) {
   const sc = make();
   if (!sc.name.includes(filter) || done().has(sc.name)) continue;
+  for (const at of order(N)) {
+    if (chunksOf(sc.name).has(at)) continue;
+    const t0 = performance.now();
+    const r = checkProtocol("int3-batch", sc, {
+      random: Math.min(CHUNK, N - at),
+      seed: 1 + at,
+      exhaustive: at === 0 ? 20_000 : 0,
+      preemptions: 2,
+    });
+    const c: Chunk = {
+      config: sc.name,
+      at,
+      runs: r.runs,
+      random: r.randomRuns,
+      exhaustive: r.exhaustiveRuns,
+      complete: r.exhaustiveComplete,
+      hazards: r.hazards,
+      wrong: r.wrongResults,
+      incomplete: r.incomplete,
+      ms: Math.round(performance.now() - t0),
+    };
+    appendFileSync(chunksFile, `${JSON.stringify(c)}\n`);
+    console.log(`${sc.name}: chunk at ${at}: hazards ${JSON.stringify(c.hazards)}, wrong ${c.wrong}`);
+  }
+  // The configuration's line sums its chunks, once all are there (another process may still be
+  // in its last one) and only once.
   const have = chunksOf(sc.name);
+  if (order(N).some((at) => !have.has(at)) || done().has(sc.name)) continue;
   const total = {
     runs: 0,
     random: 0,
@@ -72,33 +107,10 @@ for (const make of configs) {
     incomplete: 0,
   };
   let ms = 0;
-  for (let at = 0; at < N; at += CHUNK) {
-    let c = have.get(at);
-    if (c === undefined) {
-      const t0 = performance.now();
-      const r = checkProtocol("int3-batch", sc, {
-        random: Math.min(CHUNK, N - at),
-        seed: 1 + at,
-        exhaustive: at === 0 ? 20_000 : 0,
-        preemptions: 2,
-      });
-      c = {
-        config: sc.name,
-        at,
-        runs: r.runs,
-        random: r.randomRuns,
-        exhaustive: r.exhaustiveRuns,
-        complete: r.exhaustiveComplete,
-        hazards: r.hazards,
-        wrong: r.wrongResults,
-        incomplete: r.incomplete,
-        ms: Math.round(performance.now() - t0),
-      };
-      appendFileSync(chunksFile, `${JSON.stringify(c)}\n`);
-    }
+  for (const c of have.values()) {
     total.runs += c.runs;
     total.random += c.random;
-    if (at === 0) {
+    if (c.at === 0) {
       total.exhaustive = c.exhaustive;
       total.complete = c.complete;
     }
@@ -106,9 +118,6 @@ for (const make of configs) {
     total.wrong += c.wrong;
     total.incomplete += c.incomplete;
     ms += c.ms;
-    console.log(
-      `${sc.name}: ${total.random} random, hazards ${JSON.stringify(total.hazards)}, wrong ${total.wrong}`,
-    );
   }
   const line = { config: sc.name, ...total, seconds: Math.round(ms / 1000) };
   appendFileSync(out, `${JSON.stringify(line)}\n`);
