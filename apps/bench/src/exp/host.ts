@@ -361,7 +361,7 @@ export function host(quick: boolean): Experiment {
     `On ${machine.cpu} (${machine.cores} cores, shared): instructionLength runs at ${rr("x86-decode instructionLength")} iced-x86's full decode, ` +
     `our full decode at ${rr("x86-decode decode vs")} and decode + AT&T text at ${rr("x86-decode decode +")} iced's Gas formatter; ` +
     `as whole processes xmc disasm runs at ${rr("xmc disasm")} objdump's speed (Node's start-up included). ` +
-    `The simulator runs at ${rr("cpu-sim vs qemu-x86_64, cpubound")} qemu-user's speed on cpubound and ${rr("cpu-sim vs qemu-x86_64, mixed")} it on mixed (an interpreter against a JIT). ` +
+    `The simulator runs at ${rr("cpu-sim vs qemu-x86_64, cpubound")} qemu-user's speed on cpubound and ${rr("cpu-sim vs qemu-x86_64, mixed")} it on mixed (fast mode, the default: hot blocks translated to JavaScript, against qemu's translation to host code). ` +
     `The trace buffer writes events ${rr("trace-buffer")} faster than the naive array + JSON.stringify, and CTF export writes ${rr("CTF export")} the bytes per second of JSON.stringify. ` +
     `Other work shared the 2 cores during the run: the widest ratio range (max/min) is ${num(Math.max(...spreads), 1)}×, the narrowest ${num(Math.min(...spreads), 2)}×; the ranges are in the table.`;
   return {
