@@ -95,6 +95,11 @@ export function toTicks(cycles: number): number {
   return Math.round(cycles * TICKS_PER_CYCLE);
 }
 
+/** Extra ticks of a taken conditional branch under profile `p` (`Cpu.takenTicks`). */
+export function takenTicks(p: CostProfile): number {
+  return toTicks(p.insn.branchTaken) - toTicks(p.insn.branchNotTaken);
+}
+
 const NOPS = /^(nop|endbr|pause|prefetch|fwait$|lfence|sfence|mfence)/;
 const SERIALIZING = /^(cpuid|iret|serialize|wrmsr|lgdt|lidt|lldt|ltr|invd|wbinvd|invlpg|rsm|mov_C)/;
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { CodeCache, type CodeCache as CodeCacheT } from "./cache.ts";
-import { type CostProfile, classify, DEFAULT_PROFILE, toTicks } from "./cost.ts";
+import { type CostProfile, classify, DEFAULT_PROFILE, takenTicks, toTicks } from "./cost.ts";
 import { Cpu, type CpuHost } from "./cpu.ts";
 import { cpuid } from "./cpuid.ts";
 import { specialize } from "./exec/fast.ts";
@@ -158,7 +158,7 @@ export class Machine {
     this.cpus = [];
     for (let i = 0; i < n; i++) {
       const c = new Cpu(i, this.mem);
-      c.takenTicks = toTicks(profile.insn.branchTaken) - toTicks(profile.insn.branchNotTaken);
+      c.takenTicks = takenTicks(profile);
       this.cpus.push(c);
     }
     if (opts.precise) {

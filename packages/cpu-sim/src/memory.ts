@@ -224,10 +224,19 @@ export class Memory {
     if (pg.code < 0) pg.code = 0;
     // Writable TLB entries must not cover code pages.
     const i = tlbIndex(page);
-    if (this.wTag[i] === page * PAGE_SIZE) {
-      this.wTag[i] = Number.NaN;
-      this.wTagLo[i] = 1;
+    if (this.wTag[i] === page * PAGE_SIZE) this.setTag(this.wTag, this.wTagLo, this.wTagHi, i, -1);
+  }
+
+  /** Set TLB entry `i`'s tag, as a Number and as int32 halves, to page `p` (-1: empty). */
+  private setTag(tag: Float64Array, lo: Int32Array, hi: Int32Array, i: number, p: number): void {
+    if (p < 0) {
+      tag[i] = Number.NaN;
+      lo[i] = 1;
+      return;
     }
+    tag[i] = p * PAGE_SIZE;
+    lo[i] = (p * PAGE_SIZE) | 0;
+    hi[i] = Math.floor(p / 1048576);
   }
 
   /** The page of a guest read or fetch (slow path: fills the read TLB for reads). */
@@ -239,9 +248,7 @@ export class Memory {
       throw new GuestFault(addr, exec ? "exec" : "read", true);
     if (!exec) {
       const i = tlbIndex(p);
-      this.rTag[i] = p * PAGE_SIZE;
-      this.rTagLo[i] = (p * PAGE_SIZE) | 0;
-      this.rTagHi[i] = Math.floor(p / 1048576);
+      this.setTag(this.rTag, this.rTagLo, this.rTagHi, i, p);
       this.rView[i] = pg.view;
     }
     return pg;
@@ -272,9 +279,7 @@ export class Memory {
     if (pg.code) this.onCodeWrite(addr, len);
     else {
       const i = tlbIndex(p);
-      this.wTag[i] = p * PAGE_SIZE;
-      this.wTagLo[i] = (p * PAGE_SIZE) | 0;
-      this.wTagHi[i] = Math.floor(p / 1048576);
+      this.setTag(this.wTag, this.wTagLo, this.wTagHi, i, p);
       this.wView[i] = pg.view;
     }
     return pg;

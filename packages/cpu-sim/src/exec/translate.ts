@@ -292,11 +292,9 @@ class Gen {
       const d = x.mDisp;
       const lo = this.lo(b);
       const hi = this.hi(b);
-      let s = `const ${A}l = ${lo}, ${A}h = ${hi};\n`;
-      if (d > 0)
-        s = `const ${A}l = (${lo} + ${d}) | 0, ${A}h = (${hi} + (((${A}l >>> 0) < ${d}) | 0)) | 0;\n`;
-      if (d < 0)
-        s = `const ${A}l = (${lo} + ${d}) | 0, ${A}h = (${hi} - 1 + (((${A}l >>> 0) < ${d >>> 0}) | 0)) | 0;\n`;
+      const carry =
+        d > 0 ? ` + (((${A}l >>> 0) < ${d}) | 0)` : d < 0 ? ` - 1 + (((${A}l >>> 0) < ${d >>> 0}) | 0)` : "";
+      const s = `const ${A}l = ${d === 0 ? lo : `(${lo} + ${d}) | 0`}, ${A}h = ${d === 0 ? hi : `(${hi}${carry}) | 0`};\n`;
       this.ints.set(A, k);
       return [`${s}let ${A} = ${A}h * ${TWO32} + (${A}l >>> 0);`, A];
     }

@@ -10,7 +10,7 @@
  * @module
  */
 import { formName } from "@xmc/x86-decode";
-import { type CostProfile, DEFAULT_PROFILE, toTicks } from "../cost.ts";
+import { type CostProfile, DEFAULT_PROFILE, takenTicks } from "../cost.ts";
 import { Cpu, FL } from "../cpu.ts";
 import { cpuid } from "../cpuid.ts";
 import { CpuException, Vec } from "../errors.ts";
@@ -152,7 +152,7 @@ export class PreciseMachine {
     const ncpus = n;
     for (let i = 0; i < n; i++) {
       const cpu = new Cpu(i, this.mem);
-      cpu.takenTicks = toTicks(this.profile.insn.branchTaken) - toTicks(this.profile.insn.branchNotTaken);
+      cpu.takenTicks = takenTicks(this.profile);
       cpu.host = {
         syscall: () => {
           throw new CpuException(Vec.UD, "syscall on the bare precise machine");
