@@ -107,7 +107,8 @@ for (const make of configs) {
     incomplete: 0,
   };
   let ms = 0;
-  for (const c of have.values()) {
+  // (The chunks of this run's N only: the file may hold more, from a run with a larger N.)
+  for (const c of order(N).map((at) => have.get(at)!)) {
     total.runs += c.runs;
     total.random += c.random;
     if (c.at === 0) {
